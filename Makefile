@@ -1,0 +1,117 @@
+# fleet: GNU Make build.  `make` builds bin/; `make check` installs what is
+# missing, builds, runs the unit and end-to-end tests, then does it all again
+# under AddressSanitizer + UndefinedBehaviorSanitizer in build-asan/.
+
+SANITIZER ?=
+ifeq ($(SANITIZER),)
+BUILD ?= build
+BIN ?= bin
+else
+BUILD ?= build-asan
+BIN ?= build-asan/bin
+endif
+
+CC ?= cc
+PKGS := libczmq libzmq libsodium jansson yaml-0.1 sqlite3
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+        -Wformat=2 -Wvla -Wimplicit-fallthrough -fno-common
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -Icommon -Imaster -Iminion $(PKG_CFLAGS) -MMD -MP
+LDLIBS += $(PKG_LIBS) -lpthread
+ifneq ($(SANITIZER),)
+CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+COMMON_SRC := $(sort $(wildcard common/*.c))
+MASTER_SRC := $(filter-out master/main.c master/fleetctl%.c,$(sort $(wildcard master/*.c)))
+CTL_SRC    := $(sort $(wildcard master/fleetctl*.c))
+MINION_SRC := $(filter-out minion/main.c,$(sort $(wildcard minion/*.c)))
+UNIT_SRC   := $(sort $(wildcard tests/unit/check_*.c))
+TOOL_SRC   := $(sort $(wildcard tests/e2e/*.c))
+
+obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
+COMMON_OBJ := $(call obj,$(COMMON_SRC))
+MASTER_OBJ := $(call obj,$(MASTER_SRC))
+CTL_OBJ    := $(call obj,$(CTL_SRC))
+MINION_OBJ := $(call obj,$(MINION_SRC))
+UNIT_OBJ   := $(call obj,$(UNIT_SRC))
+LIBFLEET   := $(BUILD)/libfleet.a
+
+PROGS := $(BIN)/fleet-master $(BIN)/fleet-minion $(BIN)/fleetctl
+TOOLS := $(patsubst tests/e2e/%.c,$(BIN)/%,$(TOOL_SRC))
+
+.PHONY: all deps check check-unit check-e2e check-asan demo clean format
+
+all: $(PROGS) $(TOOLS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(LIBFLEET): $(COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+$(BIN)/fleet-master: $(BUILD)/master/main.o $(MASTER_OBJ) $(LIBFLEET)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BIN)/fleetctl: $(CTL_OBJ) $(LIBFLEET)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BIN)/fleet-minion: $(BUILD)/minion/main.o $(MINION_OBJ) $(LIBFLEET)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BIN)/%: $(BUILD)/tests/e2e/%.o $(LIBFLEET)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The suite list is generated from the file names, so adding
+# tests/unit/check_foo.c (which defines suite_foo()) is all it takes.
+$(BUILD)/tests/unit/suites.h: $(UNIT_SRC)
+	@mkdir -p $(dir $@)
+	@printf '%s\n' $(patsubst tests/unit/check_%.c,'FL_SUITE(%)',$(filter-out tests/unit/check_main.c,$(UNIT_SRC))) > $@.tmp
+	@cmp -s $@.tmp $@ || mv $@.tmp $@; rm -f $@.tmp
+
+$(BUILD)/tests/unit/check_main.o: $(BUILD)/tests/unit/suites.h
+$(BUILD)/tests/unit/%.o: CFLAGS += $(CHECK_CFLAGS) -I$(BUILD)/tests/unit -Itests/unit
+
+$(BUILD)/check_fleet: $(UNIT_OBJ) $(MASTER_OBJ) $(MINION_OBJ) $(LIBFLEET)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
+
+deps:
+	@packaging/deps.sh
+
+check-unit: $(BUILD)/check_fleet
+	CK_DEFAULT_TIMEOUT=$(if $(SANITIZER),60,20) $(BUILD)/check_fleet
+
+check-e2e: $(PROGS) $(TOOLS)
+	FLEET_BIN=$(CURDIR)/$(BIN) tests/e2e/run.sh
+
+check-asan:
+	$(MAKE) SANITIZER=address check-unit check-e2e
+
+check: deps
+	$(MAKE) all
+	$(MAKE) check-unit check-e2e
+	$(MAKE) check-asan
+
+demo: deps
+	$(MAKE) all
+	tests/demo.sh
+
+format:
+	clang-format -i common/*.[ch] master/*.[ch] minion/*.[ch] tests/unit/*.[ch] tests/e2e/*.c
+
+clean:
+	rm -rf build build-asan bin
+
+-include $(COMMON_OBJ:.o=.d) $(MASTER_OBJ:.o=.d) $(MINION_OBJ:.o=.d) $(CTL_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)

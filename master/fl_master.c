@@ -1,0 +1,628 @@
+/*  fl_master.c: the master's loop and its side of the minion wire.
+
+    Every message from a minion goes through the same gate before anything
+    acts on it: the CURVE handshake already proved the peer holds the key
+    named in the frame's User-Id (set by our ZAP handler); then the frames
+    and sizes are checked, the signature is verified with the ed25519 key
+    bound to that CURVE key, the JSON is parsed with a depth bound, and the
+    session and sequence are checked.  Whatever fails is counted, logged
+    with the peer, and dropped: nothing stored changes. */
+#include "fl_master_int.h"
+#include "fl_cert.h"
+#include "fl_json.h"
+#include "fl_msg.h"
+#include "fl_util.h"
+
+#include <signal.h>
+#include <sodium.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zmq.h>
+
+const fl_cfg_spec_t fl_master_config_spec[] = {
+    { "listen", FL_CFG_ENDPOINT, "tcp://0.0.0.0:4506", 0, 0, false,
+      "ZeroMQ endpoint minions connect to; tcp://HOST:* picks a free port "
+      "(written to DATA_DIR/endpoint)" },
+    { "data_dir", FL_CFG_PATH, "/var/lib/fleet", 0, 0, false,
+      "keys (master.key, master.pub), the store (fleet.db) and the endpoint file" },
+    { "socket", FL_CFG_PATH, "/run/fleet/master.sock", 0, 0, false,
+      "control socket for fleetctl; mode 0660, for the master's user and group" },
+    { "pki_root", FL_CFG_PATH, NULL, 0, 0, false,
+      "fleet root public key (root.pub, or the directory holding it): minions with a "
+      "certificate it signed are accepted at once" },
+    { "state_dir", FL_CFG_PATH, NULL, 0, 0, false, "the state tree (a git work tree)" },
+    { "log_level", FL_CFG_LOGLEVEL, "notice", 0, 0, false,
+      "error, warning, notice, info or debug" },
+    { "job_timeout", FL_CFG_INT, "10", 1, 86400, false,
+      "seconds a job waits for returns when fleetctl gives no --timeout" },
+    { "max_minions", FL_CFG_INT, "100000", 1, 10000000, false,
+      "connections the master is sized for (socket queue limits)" },
+};
+const size_t fl_master_config_spec_len = FL_ARRAY_LEN(fl_master_config_spec);
+
+static const char *s_counter_names[] = {
+#define X(name, doc) #name,
+    FL_COUNTERS(X)
+#undef X
+};
+static const char *s_counter_docs[] = {
+#define X(name, doc) doc,
+    FL_COUNTERS(X)
+#undef X
+};
+
+const char *
+fl_counter_name(fl_counter_t c)
+{
+    return s_counter_names[c];
+}
+
+const char *
+fl_counter_doc(fl_counter_t c)
+{
+    return s_counter_docs[c];
+}
+
+static char *
+s_data_path(const fl_config_t *config, const char *name)
+{
+    return fl_path_join(fl_config_str(config, "data_dir"), name);
+}
+
+int
+fl_master_init_data(const fl_config_t *config, char **err)
+{
+    const char *dir = fl_config_str(config, "data_dir");
+    if (fl_mkdir_p(dir, 0700) != 0) {
+        *err = fl_sprintf("%s: %s", dir, strerror(errno));
+        return -1;
+    }
+    char *secret = s_data_path(config, "master.key");
+    char *public = s_data_path(config, "master.pub");
+    fl_key_t *key = fl_key_load_or_create(secret, public, err);
+    free(secret);
+    free(public);
+    if (!key) {
+        return -1;
+    }
+    fl_key_destroy(&key);
+    return 0;
+}
+
+/*  pki_root names root.pub or the directory that holds it. */
+static int
+s_load_root(fl_master_t *self, char **err)
+{
+    const char *path = fl_config_str(self->config, "pki_root");
+    if (!path) {
+        return 0;
+    }
+    struct stat st;
+    char *file = stat(path, &st) == 0 && S_ISDIR(st.st_mode) ? fl_path_join(path, "root.pub")
+                                                             : fl_strdup(path);
+    fl_key_t *root = fl_key_load_public(file, err);
+    free(file);
+    if (!root) {
+        return -1;
+    }
+    memcpy(self->root_pk, fl_key_public(root), FL_KEY_BYTES);
+    self->have_root = true;
+    fl_key_destroy(&root);
+    return 0;
+}
+
+int
+fl_master_send(fl_master_t *self, fl_peer_t *peer, const char *type, const json_t *body)
+{
+    if (!peer->routing) {
+        return -1;
+    }
+    zmsg_t *msg = fl_msg_encode(self->key, type, "master", self->sid, ++self->seq, body, false);
+    zmsg_pushmem(msg, zframe_data(peer->routing), zframe_size(peer->routing));
+    /* ROUTER_MANDATORY: a peer that went away fails with EHOSTUNREACH. */
+    if (zmsg_send(&msg, self->router) != 0) {
+        zmsg_destroy(&msg);
+        peer->connected = false;
+        return -1;
+    }
+    self->counters[FL_CNT_MSG_OUT]++;
+    return 0;
+}
+
+/*  Replies to a peer we may not hold a record for (before its hello). */
+static void
+s_send_to_routing(fl_master_t *self, zframe_t *routing, const char *type, const json_t *body)
+{
+    fl_peer_t tmp = { .routing = routing };
+    fl_master_send(self, &tmp, type, body);
+}
+
+static void
+s_refuse(fl_master_t *self, fl_counter_t counter, const char *peer_desc, const char *fmt, ...)
+    FL_PRINTF(4, 5);
+
+static void
+s_refuse(fl_master_t *self, fl_counter_t counter, const char *peer_desc, const char *fmt, ...)
+{
+    self->counters[counter]++;
+    if (fl_log_level_current >= FL_LOG_WARN) {
+        va_list ap;
+        va_start(ap, fmt);
+        char *why = fl_vsprintf(fmt, ap);
+        va_end(ap);
+        fl_log_warnx("refused message from %s: %s", peer_desc, why);
+        free(why);
+    }
+}
+
+/*  Hello: the only message that may come from a key the master has no
+    session for.  Binds key and id, checks the certificate, and answers
+    welcome, pending or refused. */
+static void
+s_on_hello(fl_master_t *self, fl_peer_t *peer, zframe_t *routing, const fl_msg_t *msg,
+           const char *desc)
+{
+    json_t *body = fl_msg_body(msg);
+    const char *id = fl_msg_from(msg);
+    const char *version = fl_json_str(body, "version");
+    json_t *grains = json_object_get(body, "grains");
+    const char *cert_text = fl_json_str(body, "cert");
+    if (!json_is_object(grains) || strlen(id) > 128 || strchr(id, '/')
+        || strspn(id, " \t\n") == strlen(id)) {
+        s_refuse(self, FL_CNT_BAD_BODY, desc, "hello without grains or with a bad id");
+        return;
+    }
+    if (peer->id && strcmp(peer->id, id) != 0) {
+        s_refuse(self, FL_CNT_ID_CLAIM, desc, "key belongs to minion '%s', hello claims '%s'",
+                 peer->id, id);
+        json_t *why = json_pack("{s:s}", "reason", "this key is registered under another id");
+        s_send_to_routing(self, routing, "refused", why);
+        json_decref(why);
+        return;
+    }
+    fl_peer_t *owner = fl_peers_by_id(self, id);
+    if (owner && owner != peer) {
+        s_refuse(self, FL_CNT_ID_CLAIM, desc, "id '%s' belongs to another key", id);
+        json_t *why = json_pack("{s:s}", "reason", "this id is registered with another key");
+        s_send_to_routing(self, routing, "refused", why);
+        json_decref(why);
+        return;
+    }
+    if (peer->sid && strcmp(peer->sid, fl_msg_sid(msg)) == 0
+        && fl_msg_seq(msg) <= peer->last_seq) {
+        s_refuse(self, FL_CNT_REPLAY, desc, "replayed hello (seq %llu)",
+                 (unsigned long long) fl_msg_seq(msg));
+        return;
+    }
+    int64_t now = fl_time_s();
+    if (!peer->id) {
+        /* A key the store does not know: enrol it. */
+        fl_minion_rec_t rec = { .id = (char *) id, .key = peer->ed_hex,
+                                .state = FL_KEY_PENDING, .grains = grains,
+                                .version = (char *) version, .first_seen = now,
+                                .last_seen = now };
+        char serial[64] = "";
+        if (cert_text) {
+            char *err = NULL;
+            fl_cert_t *cert = fl_cert_parse(cert_text, strlen(cert_text), &err);
+            if (cert && !self->have_root) {
+                free(err);
+                err = fl_strdup("this master has no pki_root to check certificates against");
+            } else if (cert && fl_cert_verify(cert, self->root_pk, now, &err) == 0) {
+                if (strcmp(fl_cert_id(cert), id) != 0) {
+                    err = fl_sprintf("certificate is for '%s'", fl_cert_id(cert));
+                } else if (sodium_memcmp(fl_cert_key(cert), peer->ed_pk, FL_KEY_BYTES) != 0) {
+                    err = fl_strdup("certificate names another key");
+                }
+            }
+            if (err) {
+                s_refuse(self, FL_CNT_BAD_CERT, desc, "minion '%s': %s", id, err);
+                json_t *why = json_pack("{s:s}", "reason", err);
+                s_send_to_routing(self, routing, "refused", why);
+                json_decref(why);
+                free(err);
+                fl_cert_destroy(&cert);
+                return;
+            }
+            snprintf(serial, sizeof serial, "%s", fl_cert_serial(cert));
+            fl_cert_destroy(&cert);
+            rec.state = FL_KEY_ACCEPTED;
+            rec.cert_serial = serial;
+        }
+        if (fl_store_minion_insert(self->store, &rec) != 0) {
+            fl_log_error("store: cannot enrol '%s': %s", id, fl_store_errmsg(self->store));
+            return;
+        }
+        fl_peers_set_id(self, peer, id);
+        peer->state = rec.state;
+        fl_log_notice("minion '%s' enrolled (%s%s) from %s", id, fl_key_state_name(rec.state),
+                      *serial ? ", factory certificate" : "", desc);
+    } else if (fl_store_minion_seen(self->store, id, grains, version, now) != 0) {
+        fl_log_error("store: cannot record hello of '%s'", id);
+        return;
+    }
+    json_decref(peer->grains);
+    peer->grains = json_incref(grains);
+    free(peer->version);
+    peer->version = version ? fl_strdup(version) : NULL;
+    free(peer->sid);
+    peer->sid = fl_strdup(fl_msg_sid(msg));
+    peer->last_seq = fl_msg_seq(msg);
+    peer->last_seen = now;
+    zframe_destroy(&peer->routing);
+    peer->routing = zframe_dup(routing);
+    peer->connected = true;
+    self->counters[FL_CNT_HELLO]++;
+    if (peer->state == FL_KEY_ACCEPTED) {
+        json_t *welcome = json_pack("{s:s, s:s}", "id", id, "master_version", FL_VERSION);
+        fl_master_send(self, peer, "welcome", welcome);
+        json_decref(welcome);
+        fl_log_info("minion '%s' connected from %s", id, desc);
+    } else if (peer->state == FL_KEY_PENDING) {
+        json_t *pending = json_pack("{s:s}", "reason", "key is pending: fleetctl key accept");
+        fl_master_send(self, peer, "pending", pending);
+        json_decref(pending);
+    } else {
+        s_refuse(self, peer->state == FL_KEY_REVOKED ? FL_CNT_REVOKED : FL_CNT_UNACCEPTED, desc,
+                 "minion '%s' is %s", id, fl_key_state_name(peer->state));
+    }
+}
+
+static void
+s_dispatch(fl_master_t *self, fl_peer_t *peer, const fl_msg_t *msg, const char *desc)
+{
+    const char *type = fl_msg_type(msg);
+    if (peer->state != FL_KEY_ACCEPTED) {
+        s_refuse(self, peer->state == FL_KEY_REVOKED ? FL_CNT_REVOKED : FL_CNT_UNACCEPTED, desc,
+                 "'%s' from minion '%s' which is %s", type, peer->id ? peer->id : "?",
+                 fl_key_state_name(peer->state));
+        return;
+    }
+    peer->last_seen = fl_time_s();
+    if (strcmp(type, "ping") == 0) {
+        fl_master_send(self, peer, "pong", NULL);
+    } else if (strcmp(type, "return") == 0) {
+        fl_jobs_on_return(self, peer, fl_msg_body(msg));
+    } else if (strcmp(type, "grains") == 0) {
+        json_t *grains = json_object_get(fl_msg_body(msg), "grains");
+        if (!json_is_object(grains)) {
+            s_refuse(self, FL_CNT_BAD_BODY, desc, "grains message without a grains object");
+            return;
+        }
+        if (fl_store_minion_seen(self->store, peer->id, grains, NULL, peer->last_seen) == 0) {
+            json_decref(peer->grains);
+            peer->grains = json_incref(grains);
+        }
+    } else {
+        s_refuse(self, FL_CNT_UNKNOWN_TYPE, desc, "unknown message type '%.40s'", type);
+    }
+}
+
+static int
+s_on_router(zloop_t *loop, zsock_t *sock, void *arg)
+{
+    FL_UNUSED(loop);
+    fl_master_t *self = arg;
+    zmsg_t *msg = zmsg_recv(sock);
+    if (!msg) {
+        return 0;
+    }
+    self->counters[FL_CNT_MSG_IN]++;
+    zframe_t *routing = zmsg_pop(msg);
+    zframe_t *first = zmsg_first(msg);
+    const char *curve_hex = first ? zframe_meta(first, "User-Id") : NULL;
+    const char *address = first ? zframe_meta(first, "Peer-Address") : NULL;
+    char desc[160];
+    snprintf(desc, sizeof desc, "%s (key %.12s)", address ? address : "?",
+             curve_hex ? curve_hex : "?");
+    zframe_t *env, *sig, *pk;
+    fl_msg_err_t err = first && curve_hex ? fl_msg_split(msg, &env, &sig, &pk) : FL_MSG_E_FRAMES;
+    if (err != FL_MSG_OK) {
+        s_refuse(self, err == FL_MSG_E_SIZE ? FL_CNT_OVERSIZED : FL_CNT_BAD_FRAMES, desc, "%s",
+                 fl_msg_err_name(err));
+        goto done;
+    }
+    fl_peer_t *peer = fl_peers_by_curve(self, curve_hex);
+    if (peer && peer->state == FL_KEY_REVOKED) {
+        s_refuse(self, FL_CNT_REVOKED, desc, "revoked key");
+        goto done;
+    }
+    const uint8_t *signer = NULL;
+    bool new_peer = false;
+    if (pk) {
+        /* Hello carries the signer's ed25519 key: it must be the key whose
+           CURVE form completed the handshake. */
+        uint8_t curve[FL_KEY_BYTES];
+        char hex[2 * FL_KEY_BYTES + 1];
+        if (fl_key_curve_from_ed(zframe_data(pk), curve) != 0) {
+            s_refuse(self, FL_CNT_KEY_MISMATCH, desc, "signing key is not a valid point");
+            goto done;
+        }
+        fl_hex_encode(curve, FL_KEY_BYTES, hex);
+        if (strcmp(hex, curve_hex) != 0) {
+            s_refuse(self, FL_CNT_KEY_MISMATCH, desc, "signing key is not the CURVE key");
+            goto done;
+        }
+        if (peer && memcmp(peer->ed_pk, zframe_data(pk), FL_KEY_BYTES) != 0) {
+            s_refuse(self, FL_CNT_KEY_MISMATCH, desc, "signing key changed");
+            goto done;
+        }
+        signer = zframe_data(pk);
+    } else if (peer && peer->sid) {
+        signer = peer->ed_pk;
+    } else {
+        s_refuse(self, FL_CNT_NO_SESSION, desc, "message before hello");
+        s_send_to_routing(self, routing, "rehello", NULL);
+        goto done;
+    }
+    fl_msg_t *m = NULL;
+    err = fl_msg_open(env, sig, signer, &m);
+    if (err != FL_MSG_OK) {
+        static const fl_counter_t map[FL_MSG_E__COUNT] = {
+            [FL_MSG_E_FRAMES] = FL_CNT_BAD_FRAMES, [FL_MSG_E_SIZE] = FL_CNT_OVERSIZED,
+            [FL_MSG_E_SIG] = FL_CNT_BAD_SIG,       [FL_MSG_E_JSON] = FL_CNT_BAD_JSON,
+            [FL_MSG_E_FIELDS] = FL_CNT_BAD_ENVELOPE,
+        };
+        s_refuse(self, map[err], desc, "%s", fl_msg_err_name(err));
+        goto done;
+    }
+    if (strcmp(fl_msg_type(m), "hello") == 0) {
+        if (!pk) {
+            s_refuse(self, FL_CNT_BAD_FRAMES, desc, "hello without its key frame");
+        } else {
+            if (!peer) {
+                peer = fl_peer_new(curve_hex);
+                memcpy(peer->ed_pk, zframe_data(pk), FL_KEY_BYTES);
+                fl_hex_encode(peer->ed_pk, FL_KEY_BYTES, peer->ed_hex);
+                fl_peers_add(self, peer);
+                new_peer = true;
+            }
+            s_on_hello(self, peer, routing, m, desc);
+            if (new_peer && !peer->id) {
+                fl_peers_remove(self, peer);  /* refused: keep no trace */
+            }
+        }
+    } else if (pk) {
+        s_refuse(self, FL_CNT_BAD_FRAMES, desc, "key frame on a '%.40s' message",
+                 fl_msg_type(m));
+    } else if (strcmp(fl_msg_sid(m), peer->sid) != 0 || fl_msg_seq(m) <= peer->last_seq) {
+        s_refuse(self, FL_CNT_REPLAY, desc, "sequence %llu in session %.16s (expected > %llu)",
+                 (unsigned long long) fl_msg_seq(m), fl_msg_sid(m),
+                 (unsigned long long) peer->last_seq);
+    } else if (strcmp(fl_msg_from(m), peer->id) != 0) {
+        s_refuse(self, FL_CNT_ID_CLAIM, desc, "minion '%s' claims to be '%.64s'", peer->id,
+                 fl_msg_from(m));
+    } else {
+        peer->last_seq = fl_msg_seq(m);
+        if (!zframe_eq(peer->routing, routing)) {
+            zframe_destroy(&peer->routing);
+            peer->routing = zframe_dup(routing);
+        }
+        peer->connected = true;
+        s_dispatch(self, peer, m, desc);
+    }
+    fl_msg_destroy(&m);
+done:
+    zframe_destroy(&routing);
+    zmsg_destroy(&msg);
+    return 0;
+}
+
+/*  ZAP (RFC 27): libzmq asks us about every CURVE handshake.  Revoked and
+    rejected keys are denied here, so they never get a session; every other
+    key may connect and say hello (that is how new minions enrol).  The
+    User-Id we return is the CURVE key in hex: it comes back as metadata on
+    every message of that connection, authenticated. */
+static int
+s_on_zap(zloop_t *loop, zsock_t *sock, void *arg)
+{
+    FL_UNUSED(loop);
+    fl_master_t *self = arg;
+    zmsg_t *req = zmsg_recv(sock);
+    if (!req) {
+        return 0;
+    }
+    char *version = zmsg_popstr(req);
+    char *request_id = zmsg_popstr(req);
+    char *domain = zmsg_popstr(req);
+    char *address = zmsg_popstr(req);
+    zframe_t *identity = zmsg_pop(req);
+    char *mechanism = zmsg_popstr(req);
+    zframe_t *client_key = zmsg_pop(req);
+    const char *status = "400", *text = "denied";
+    char hex[2 * FL_KEY_BYTES + 1] = "";
+    if (mechanism && strcmp(mechanism, "CURVE") == 0 && client_key
+        && zframe_size(client_key) == FL_KEY_BYTES) {
+        fl_hex_encode(zframe_data(client_key), FL_KEY_BYTES, hex);
+        fl_peer_t *peer = fl_peers_by_curve(self, hex);
+        if (zhashx_lookup(self->revoked_curve, hex)
+            || (peer && (peer->state == FL_KEY_REVOKED || peer->state == FL_KEY_REJECTED))) {
+            self->counters[FL_CNT_ZAP_DENIED]++;
+            fl_log_warnx("denied handshake from %s: key %.12s is %s", address ? address : "?",
+                         hex, peer ? fl_key_state_name(peer->state) : "revoked");
+            text = "key revoked or rejected";
+            hex[0] = '\0';
+        } else {
+            status = "200";
+            text = "OK";
+        }
+    }
+    zmsg_t *rep = zmsg_new();
+    zmsg_addstr(rep, "1.0");
+    zmsg_addstr(rep, request_id ? request_id : "");
+    zmsg_addstr(rep, status);
+    zmsg_addstr(rep, text);
+    zmsg_addstr(rep, hex);
+    zmsg_addmem(rep, NULL, 0);
+    zmsg_send(&rep, sock);
+    free(version);
+    free(request_id);
+    free(domain);
+    free(address);
+    free(mechanism);
+    zframe_destroy(&identity);
+    zframe_destroy(&client_key);
+    zmsg_destroy(&req);
+    return 0;
+}
+
+static int
+s_bind_router(fl_master_t *self, char **err)
+{
+    uint8_t curve_secret[FL_KEY_BYTES];
+    if (fl_key_curve_secret(self->key, curve_secret) != 0) {
+        *err = fl_strdup("master key has no secret part");
+        return -1;
+    }
+    self->router = zsock_new(ZMQ_ROUTER);
+    /* The ZAP handler must be bound before the first handshake. */
+    self->zap = zsock_new(ZMQ_REP);
+    if (zsock_bind(self->zap, "inproc://zeromq.zap.01") != 0) {
+        *err = fl_sprintf("cannot bind the ZAP handler: %s", zmq_strerror(errno));
+        sodium_memzero(curve_secret, sizeof curve_secret);
+        return -1;
+    }
+    zsock_set_zap_domain(self->router, "fleet");
+    zsock_set_curve_server(self->router, 1);
+    zsock_set_curve_secretkey_bin(self->router, curve_secret);
+    sodium_memzero(curve_secret, sizeof curve_secret);
+    zsock_set_maxmsgsize(self->router, FL_MSG_WIRE_MAX);
+    zsock_set_router_mandatory(self->router, 1);
+    int hwm = (int) fl_config_int(self->config, "max_minions") * 4;
+    zsock_set_sndhwm(self->router, hwm);
+    zsock_set_rcvhwm(self->router, hwm);
+    zsock_set_linger(self->router, 0);
+    const char *listen = fl_config_str(self->config, "listen");
+    if (zsock_bind(self->router, "%s", listen) < 0) {
+        *err = fl_sprintf("cannot listen on %s: %s", listen, zmq_strerror(errno));
+        return -1;
+    }
+    self->endpoint = zsock_last_endpoint(self->router);
+    char *path = s_data_path(self->config, "endpoint");
+    char *line = fl_sprintf("%s\n", self->endpoint);
+    int rc = fl_file_write_atomic(path, line, strlen(line), 0644);
+    free(line);
+    free(path);
+    if (rc != 0) {
+        *err = fl_sprintf("cannot write the endpoint file: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int
+s_bind_control(fl_master_t *self, char **err)
+{
+    self->socket_path = fl_strdup(fl_config_str(self->config, "socket"));
+    char *dir = fl_path_dirname(self->socket_path);
+    if (fl_mkdir_p(dir, 0750) != 0) {
+        *err = fl_sprintf("%s: %s", dir, strerror(errno));
+        free(dir);
+        return -1;
+    }
+    free(dir);
+    unlink(self->socket_path);
+    self->control = zsock_new(ZMQ_ROUTER);
+    zsock_set_router_mandatory(self->control, 1);
+    zsock_set_linger(self->control, 0);
+    zsock_set_maxmsgsize(self->control, FL_MSG_WIRE_MAX);
+    /* Only the master's user and group may talk to it. */
+    mode_t old = umask(0117);
+    int rc = zsock_bind(self->control, "ipc://%s", self->socket_path);
+    umask(old);
+    if (rc != 0 || chmod(self->socket_path, 0660) != 0) {
+        *err = fl_sprintf("cannot bind the control socket %s: %s", self->socket_path,
+                          zmq_strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+fl_master_t *
+fl_master_new(fl_config_t **config_p, char **err)
+{
+    if (!zmq_has("curve")) {
+        *err = fl_strdup("libzmq was built without CURVE support");
+        return NULL;
+    }
+    fl_master_t *self = fl_calloc(1, sizeof *self);
+    self->config = *config_p;
+    *config_p = NULL;
+    self->started = fl_time_s();
+    uint8_t sid[16];
+    randombytes_buf(sid, sizeof sid);
+    fl_hex_encode(sid, sizeof sid, self->sid);
+    self->peers_by_curve = zhashx_new();
+    zhashx_set_destructor(self->peers_by_curve, (zhashx_destructor_fn *) fl_peer_destroy);
+    self->peers_by_id = zhashx_new();
+    self->revoked_curve = zhashx_new();
+    self->jobs = fl_jobs_table_new();
+    if (fl_master_init_data(self->config, err) != 0) {
+        goto fail;
+    }
+    char *secret = s_data_path(self->config, "master.key");
+    self->key = fl_key_load_secret(secret, err);
+    free(secret);
+    if (!self->key || s_load_root(self, err) != 0) {
+        goto fail;
+    }
+    char *db = s_data_path(self->config, "fleet.db");
+    self->store = fl_store_open(db, err);
+    free(db);
+    if (!self->store || fl_peers_load(self) != 0) {
+        if (!*err) {
+            *err = fl_strdup("cannot load minions from the store");
+        }
+        goto fail;
+    }
+    if (s_bind_router(self, err) != 0 || s_bind_control(self, err) != 0) {
+        goto fail;
+    }
+    self->loop = zloop_new();
+    zloop_reader(self->loop, self->zap, s_on_zap, self);
+    zloop_reader(self->loop, self->router, s_on_router, self);
+    zloop_reader(self->loop, self->control, fl_control_on_readable, self);
+    return self;
+fail:
+    fl_master_destroy(&self);
+    return NULL;
+}
+
+void
+fl_master_destroy(fl_master_t **self_p)
+{
+    if (!self_p || !*self_p) {
+        return;
+    }
+    fl_master_t *self = *self_p;
+    zhashx_destroy(&self->jobs);
+    zloop_destroy(&self->loop);
+    zsock_destroy(&self->router);
+    zsock_destroy(&self->control);
+    zsock_destroy(&self->zap);
+    if (self->socket_path) {
+        unlink(self->socket_path);
+        free(self->socket_path);
+    }
+    zhashx_destroy(&self->peers_by_id);
+    zhashx_destroy(&self->peers_by_curve);
+    zhashx_destroy(&self->revoked_curve);
+    fl_store_destroy(&self->store);
+    fl_key_destroy(&self->key);
+    fl_config_destroy(&self->config);
+    zstr_free(&self->endpoint);
+    free(self);
+    *self_p = NULL;
+}
+
+int
+fl_master_run(fl_master_t *self)
+{
+    char fp[FL_FINGERPRINT_LEN];
+    fl_key_fingerprint(self->key, fp);
+    fl_log_notice("fleet-master %s listening on %s (control %s), key %s", FL_VERSION,
+                  self->endpoint, self->socket_path, fp);
+    int rc = zloop_start(self->loop);
+    fl_log_notice("fleet-master stopping");
+    return rc == 0 || zsys_interrupted ? 0 : -1;
+}

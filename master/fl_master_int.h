@@ -1,0 +1,124 @@
+/*  fl_master_int.h: the master's state, shared by the master's own files
+    (fl_master.c: loop and minion wire; fl_peers.c: who is who;
+    fl_control.c: fleetctl requests; fl_jobs.c: jobs and returns). */
+#ifndef FL_MASTER_INT_H
+#define FL_MASTER_INT_H
+
+#include "fl_config.h"
+#include "fl_keys.h"
+#include "fl_log.h"
+#include "fl_master.h"
+#include "fl_store.h"
+
+#include <czmq.h>
+#include <jansson.h>
+
+/*  Everything refused or notable is counted; `fleetctl stats` shows them. */
+#define FL_COUNTERS(X)                                                          \
+    X(MSG_IN, "messages received")                                              \
+    X(MSG_OUT, "messages sent")                                                 \
+    X(BAD_FRAMES, "refused: wrong frames")                                      \
+    X(OVERSIZED, "refused: oversized")                                          \
+    X(BAD_SIG, "refused: bad signature")                                        \
+    X(BAD_JSON, "refused: not JSON or too deep")                                \
+    X(BAD_ENVELOPE, "refused: bad envelope fields")                             \
+    X(BAD_BODY, "refused: bad message body")                                    \
+    X(KEY_MISMATCH, "refused: signing key does not match the CURVE key")        \
+    X(NO_SESSION, "refused: no session (hello first)")                          \
+    X(REPLAY, "refused: replayed or out-of-order sequence")                     \
+    X(ID_CLAIM, "refused: id claimed by another key")                           \
+    X(UNKNOWN_TYPE, "refused: unknown message type")                            \
+    X(UNACCEPTED, "refused: minion not accepted")                               \
+    X(REVOKED, "refused: revoked key")                                          \
+    X(BAD_CERT, "refused: invalid certificate")                                 \
+    X(FOREIGN_RETURN, "refused: return for a job the minion was not given")     \
+    X(DUP_RETURN, "refused: second return for the same job")                    \
+    X(ZAP_DENIED, "handshakes denied (revoked or rejected key)")                \
+    X(HELLO, "hellos")                                                          \
+    X(RETURNS, "returns stored")                                                \
+    X(JOBS, "jobs created")
+
+typedef enum {
+#define X(name, doc) FL_CNT_##name,
+    FL_COUNTERS(X)
+#undef X
+    FL_CNT__COUNT
+} fl_counter_t;
+
+/*  One minion the master knows of: from the store, or a new key that has
+    just said hello. */
+typedef struct {
+    char curve_hex[2 * FL_KEY_BYTES + 1];
+    uint8_t ed_pk[FL_KEY_BYTES];
+    char ed_hex[2 * FL_KEY_BYTES + 1];
+    char *id;
+    fl_key_state_t state;
+    json_t *grains;         /* owned */
+    char *version;
+    zframe_t *routing;      /* ROUTER routing id of the live connection */
+    char *sid;              /* the minion's session id; NULL before hello */
+    uint64_t last_seq;
+    int64_t last_seen;
+    bool connected;
+} fl_peer_t;
+
+typedef struct fl_job fl_job_t;
+
+struct fl_master {
+    fl_config_t *config;
+    fl_key_t *key;
+    uint8_t root_pk[FL_KEY_BYTES];
+    bool have_root;
+    fl_store_t *store;
+    zloop_t *loop;
+    zsock_t *router;
+    zsock_t *control;
+    zsock_t *zap;
+    char *endpoint;         /* resolved listen endpoint */
+    char *socket_path;
+    char sid[33];           /* this process' session id */
+    uint64_t seq;
+    zhashx_t *peers_by_curve;   /* curve hex -> fl_peer_t (owner) */
+    zhashx_t *peers_by_id;      /* id -> fl_peer_t (borrowed) */
+    zhashx_t *revoked_curve;    /* curve hex -> "" */
+    zhashx_t *jobs;             /* jid -> fl_job_t (owner): jobs with a watcher */
+    char last_jid[32];
+    uint64_t counters[FL_CNT__COUNT];
+    int64_t started;
+};
+
+const char *fl_counter_doc(fl_counter_t c);
+const char *fl_counter_name(fl_counter_t c);
+
+/*  fl_master.c: sends a signed message to a peer; -1 when it is gone. */
+int fl_master_send(fl_master_t *self, fl_peer_t *peer, const char *type, const json_t *body);
+
+/*  fl_peers.c */
+fl_peer_t *fl_peer_new(const char *curve_hex);
+void fl_peer_destroy(fl_peer_t **self_p);
+int fl_peers_load(fl_master_t *self);
+fl_peer_t *fl_peers_by_curve(fl_master_t *self, const char *curve_hex);
+fl_peer_t *fl_peers_by_id(fl_master_t *self, const char *id);
+/*  Registers PEER under its curve key (taking ownership) and its id. */
+void fl_peers_add(fl_master_t *self, fl_peer_t *peer);
+void fl_peers_set_id(fl_master_t *self, fl_peer_t *peer, const char *id);
+void fl_peers_remove(fl_master_t *self, fl_peer_t *peer);
+/*  Accepted minions matching TARGET, sorted.  NULL + DIAG on a bad target. */
+json_t *fl_peers_resolve(fl_master_t *self, const char *tgt, const char *tgt_type,
+                         json_t **diag_json);
+
+/*  fl_jobs.c */
+/*  Handles a fleetctl `run`: replies on the control socket to CLIENT. */
+void fl_jobs_run(fl_master_t *self, zframe_t *client, const json_t *req);
+void fl_jobs_on_return(fl_master_t *self, fl_peer_t *peer, const json_t *body);
+/*  The jid -> job table, owning its jobs. */
+zhashx_t *fl_jobs_table_new(void);
+
+/*  fl_control.c */
+int fl_control_on_readable(zloop_t *loop, zsock_t *sock, void *arg);
+/*  Sends one JSON reply to a fleetctl client (steals REPLY). */
+void fl_control_reply(fl_master_t *self, zframe_t *client, json_t *reply);
+void fl_control_error(fl_master_t *self, zframe_t *client, int exit_code, const char *fmt, ...)
+    FL_PRINTF(4, 5);
+
+#endif

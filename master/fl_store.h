@@ -1,0 +1,76 @@
+/*  fl_store.h: the master's store: one SQLite file in WAL mode under
+    data_dir.  Minions (key, state, grains, seen times), revoked keys, jobs,
+    the minions each job expects and their returns.  Schema changes are
+    migrations keyed on PRAGMA user_version.  Every write is one
+    transaction: a killed master loses nothing it acknowledged. */
+#ifndef FL_STORE_H
+#define FL_STORE_H
+
+#include "fl_prelude.h"
+
+#include <jansson.h>
+
+typedef struct fl_store fl_store_t;
+
+typedef enum {
+    FL_KEY_PENDING = 0,
+    FL_KEY_ACCEPTED,
+    FL_KEY_REJECTED,
+    FL_KEY_REVOKED
+} fl_key_state_t;
+
+const char *fl_key_state_name(fl_key_state_t state);
+int fl_key_state_parse(const char *name, fl_key_state_t *out);
+
+typedef struct {
+    char *id;
+    char *key;          /* ed25519 public key, hex */
+    fl_key_state_t state;
+    char *cert_serial;  /* NULL when enrolled without a certificate */
+    json_t *grains;     /* owned; may be NULL */
+    char *version;
+    int64_t first_seen;
+    int64_t last_seen;
+} fl_minion_rec_t;
+
+void fl_minion_rec_clear(fl_minion_rec_t *rec);
+
+/*  Opens (creating when needed) and migrates.  NULL with *ERR set. */
+fl_store_t *fl_store_open(const char *path, char **err);
+void fl_store_destroy(fl_store_t **self_p);
+const char *fl_store_errmsg(const fl_store_t *self);
+
+/*  Minions.  get: 1 found (REC filled; clear it), 0 not found, -1 error. */
+int fl_store_minion_get(fl_store_t *self, const char *id, fl_minion_rec_t *rec);
+int fl_store_minion_get_by_key(fl_store_t *self, const char *key_hex, fl_minion_rec_t *rec);
+int fl_store_minion_insert(fl_store_t *self, const fl_minion_rec_t *rec);
+int fl_store_minion_set_state(fl_store_t *self, const char *id, fl_key_state_t state);
+/*  Records a hello: grains (NULL keeps them), version, last_seen. */
+int fl_store_minion_seen(fl_store_t *self, const char *id, const json_t *grains,
+                         const char *version, int64_t now);
+int fl_store_minion_delete(fl_store_t *self, const char *id);
+/*  Calls FN for every minion in id order; stops early when FN returns -1. */
+int fl_store_minion_foreach(fl_store_t *self, int (*fn)(const fl_minion_rec_t *rec, void *arg),
+                            void *arg);
+
+/*  Revocation is forever: the key stays refused even after `key delete`. */
+int fl_store_revoke(fl_store_t *self, const char *id, const char *key_hex, const char *reason,
+                    int64_t now);
+bool fl_store_key_is_revoked(fl_store_t *self, const char *key_hex);
+/*  Every revoked key (hex), as a new array. */
+json_t *fl_store_revoked_list(fl_store_t *self);
+
+/*  Jobs.  JOB is {"jid","created","tgt","tgt_type","fun","args","kwargs",
+    "timeout","user"}; EXPECTED is an array of minion ids.  One transaction. */
+int fl_store_job_insert(fl_store_t *self, const json_t *job, const json_t *expected);
+/*  Stores a return.  1 stored, 0 refused because the job does not expect
+    MINION, 2 refused because MINION already returned, -1 error. */
+int fl_store_return_insert(fl_store_t *self, const char *jid, const char *minion, int retcode,
+                           bool success, const json_t *ret, int64_t now);
+/*  The job with its expected minions and returns (late ones included), or
+    NULL when unknown.  Caller owns. */
+json_t *fl_store_job_get(fl_store_t *self, const char *jid);
+/*  The LIMIT most recent jobs with return counts.  Caller owns. */
+json_t *fl_store_jobs_list(fl_store_t *self, int limit);
+
+#endif

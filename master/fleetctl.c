@@ -1,0 +1,578 @@
+/*  fleetctl: the operator CLI.  It talks to the master over the control
+    socket (--socket PATH, then $FLEET_SOCKET, then /run/fleet/master.sock),
+    prints tables for people and one JSON document with --json.
+    Exit status: 0 all ok, 1 some target failed or did not answer, 2 usage,
+    configuration or parse error, 3 master unreachable. */
+#include "fleetctl.h"
+#include "fl_diag.h"
+#include "fl_funcs.h"
+#include "fl_json.h"
+#include "fl_util.h"
+
+#include <czmq.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CTL_DEFAULT_SOCKET "/run/fleet/master.sock"
+
+typedef struct {
+    const char *socket_path;
+    bool json;
+    zsock_t *sock;
+} ctl_t;
+
+static int
+s_usage(void)
+{
+    fprintf(stderr,
+            "usage: fleetctl [--socket PATH] [--json] COMMAND ...\n"
+            "commands:\n"
+            "  run [-L|-G|-P|-E|-C] TARGET FUNCTION [ARG...] [KEY=VALUE...] [--timeout S]\n"
+            "  key list | accept ID | accept --all | reject ID | delete ID | revoke ID | show ID\n"
+            "  jobs [--limit N] | job JID\n"
+            "  stats | ping | functions\n"
+            "  pki init DIR | pki issue ID --root DIR --master-pub FILE --master URL --out DIR\n"
+            "targets: glob on ids by default; -L list, -G grain, -P grain regex, -E id regex,\n"
+            "         -C compound ('G@os:Debian and pi-* or L@a,b')\n");
+    return CTL_USAGE;
+}
+
+static int
+s_connect(ctl_t *ctl)
+{
+    struct stat st;
+    if (stat(ctl->socket_path, &st) != 0) {
+        fprintf(stderr, "fleetctl: no master at %s: %s (is fleet-master running? set --socket "
+                        "or FLEET_SOCKET)\n",
+                ctl->socket_path, strerror(errno));
+        return CTL_UNREACHABLE;
+    }
+    if (access(ctl->socket_path, R_OK | W_OK) != 0) {
+        fprintf(stderr, "fleetctl: %s: %s (the socket is for the master's user and group)\n",
+                ctl->socket_path, strerror(errno));
+        return CTL_UNREACHABLE;
+    }
+    ctl->sock = zsock_new(ZMQ_DEALER);
+    zsock_set_linger(ctl->sock, 0);
+    if (zsock_connect(ctl->sock, "ipc://%s", ctl->socket_path) != 0) {
+        fprintf(stderr, "fleetctl: cannot connect to %s\n", ctl->socket_path);
+        return CTL_UNREACHABLE;
+    }
+    return CTL_OK;
+}
+
+static int
+s_send(ctl_t *ctl, json_t *req)
+{
+    char *text = json_dumps(req, JSON_COMPACT);
+    json_decref(req);
+    int rc = zstr_send(ctl->sock, text);
+    free(text);
+    return rc;
+}
+
+/*  The next reply, or NULL after TIMEOUT_MS. */
+static json_t *
+s_recv(ctl_t *ctl, int timeout_ms)
+{
+    zsock_set_rcvtimeo(ctl->sock, timeout_ms);
+    char *text = zstr_recv(ctl->sock);
+    if (!text) {
+        return NULL;
+    }
+    json_error_t jerr;
+    json_t *reply = json_loads(text, 0, &jerr);
+    zstr_free(&text);
+    return reply;
+}
+
+static int
+s_print_error(const json_t *reply)
+{
+    fprintf(stderr, "fleetctl: %s\n", fl_json_str(reply, "msg"));
+    json_t *diag_json = json_object_get(reply, "diag");
+    if (diag_json) {
+        fl_diag_t *diag = fl_diag_new();
+        fl_diag_add_json(diag, diag_json);
+        fl_diag_print(diag, stderr);
+        fl_diag_destroy(&diag);
+    }
+    json_int_t code = json_integer_value(json_object_get(reply, "exit"));
+    return code ? (int) code : CTL_FAILED;
+}
+
+/*  One request, one reply: the reply's data, or NULL with *RC set. */
+static json_t *
+s_call(ctl_t *ctl, json_t *req, int *rc)
+{
+    *rc = s_connect(ctl);
+    if (*rc != CTL_OK) {
+        json_decref(req);
+        return NULL;
+    }
+    s_send(ctl, req);
+    json_t *reply = s_recv(ctl, 30000);
+    if (!reply) {
+        fprintf(stderr, "fleetctl: the master at %s did not answer\n", ctl->socket_path);
+        *rc = CTL_UNREACHABLE;
+        return NULL;
+    }
+    if (strcmp(fl_json_str(reply, "type") ? fl_json_str(reply, "type") : "", "result") != 0) {
+        *rc = s_print_error(reply);
+        json_decref(reply);
+        return NULL;
+    }
+    json_t *data = json_incref(json_object_get(reply, "data"));
+    json_decref(reply);
+    *rc = CTL_OK;
+    return data;
+}
+
+static void
+s_print_json(const json_t *v)
+{
+    char *text = json_dumps(v, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    puts(text);
+    free(text);
+}
+
+static int
+s_cmd_run(ctl_t *ctl, int argc, char **argv)
+{
+    const char *tgt_type = "glob";
+    int timeout = 0;
+    int i = 1;
+    /* Options before the target; after FUNCTION only --timeout and --json,
+       so that `cmd.run ls -l` keeps its -l.  "--" ends options. */
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-L") == 0 || strcmp(a, "--list") == 0) {
+            tgt_type = "list";
+        } else if (strcmp(a, "-G") == 0 || strcmp(a, "--grain") == 0) {
+            tgt_type = "grain";
+        } else if (strcmp(a, "-P") == 0 || strcmp(a, "--grain-pcre") == 0) {
+            tgt_type = "grain_pcre";
+        } else if (strcmp(a, "-E") == 0 || strcmp(a, "--pcre") == 0) {
+            tgt_type = "pcre";
+        } else if (strcmp(a, "-C") == 0 || strcmp(a, "--compound") == 0) {
+            tgt_type = "compound";
+        } else if (strcmp(a, "--json") == 0) {
+            ctl->json = true;
+        } else if (strcmp(a, "--timeout") == 0 && i + 1 < argc) {
+            timeout = atoi(argv[++i]);
+        } else if (strncmp(a, "--timeout=", 10) == 0) {
+            timeout = atoi(a + 10);
+        } else if (strcmp(a, "--") == 0) {
+            i++;
+            break;
+        } else {
+            fprintf(stderr, "fleetctl: unknown option '%s'\n", a);
+            return s_usage();
+        }
+    }
+    if (argc - i < 2) {
+        return s_usage();
+    }
+    const char *tgt = argv[i++];
+    const char *fun = argv[i++];
+    json_t *args = json_array();
+    json_t *kwargs = json_object();
+    bool opts = true;
+    for (; i < argc; i++) {
+        const char *a = argv[i];
+        if (opts && strcmp(a, "--") == 0) {
+            opts = false;
+        } else if (opts && strcmp(a, "--json") == 0) {
+            ctl->json = true;
+        } else if (opts && strcmp(a, "--timeout") == 0 && i + 1 < argc) {
+            timeout = atoi(argv[++i]);
+        } else if (opts && strncmp(a, "--timeout=", 10) == 0) {
+            timeout = atoi(a + 10);
+        } else {
+            const char *eq = strchr(a, '=');
+            /* KEY=VALUE is a keyword argument when KEY is a plain name. */
+            if (eq && eq != a && strspn(a, "abcdefghijklmnopqrstuvwxyz_0123456789")
+                                     == (size_t) (eq - a)) {
+                char *key = fl_strndup(a, (size_t) (eq - a));
+                json_object_set_new(kwargs, key, fleetctl_parse_value(eq + 1));
+                free(key);
+            } else {
+                json_array_append_new(args, json_string(a));
+            }
+        }
+    }
+    if (timeout < 0 || timeout > 86400) {
+        fprintf(stderr, "fleetctl: --timeout must be 1..86400 seconds\n");
+        json_decref(args);
+        json_decref(kwargs);
+        return CTL_USAGE;
+    }
+    const fl_func_spec_t *spec = fl_func_find(fun);
+    char *err = NULL;
+    if (!spec || fl_func_check_arity(spec, json_array_size(args), &err) != 0) {
+        if (!spec) {
+            fprintf(stderr, "fleetctl: '%s' is not a known function (fleetctl functions)\n", fun);
+        } else {
+            fprintf(stderr, "fleetctl: %s\n", err);
+            free(err);
+        }
+        json_decref(args);
+        json_decref(kwargs);
+        return CTL_USAGE;
+    }
+    int rc = s_connect(ctl);
+    if (rc != CTL_OK) {
+        json_decref(args);
+        json_decref(kwargs);
+        return rc;
+    }
+    json_t *req = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}", "cmd", "run", "tgt", tgt, "tgt_type",
+                            tgt_type, "fun", fun, "args", args, "kwargs", kwargs);
+    if (timeout > 0) {
+        json_object_set_new(req, "timeout", json_integer(timeout));
+    }
+    const char *user = getenv("USER");
+    json_object_set_new(req, "user", json_string(user ? user : "unknown"));
+    s_send(ctl, req);
+    json_t *returns = json_object();
+    json_t *missing = NULL;
+    const char *jid = NULL;
+    json_t *job = NULL;
+    int failed = 0;
+    /* The master ends the job at its deadline; allow it that and a margin. */
+    int wait_ms = ((timeout > 0 ? timeout : 86400) + 15) * 1000;
+    for (;;) {
+        json_t *reply = s_recv(ctl, job ? wait_ms : 30000);
+        if (!reply) {
+            fprintf(stderr, "fleetctl: the master at %s stopped answering\n", ctl->socket_path);
+            rc = CTL_UNREACHABLE;
+            break;
+        }
+        const char *type = fl_json_str(reply, "type");
+        type = type ? type : "";
+        if (strcmp(type, "error") == 0) {
+            rc = s_print_error(reply);
+            json_decref(reply);
+            break;
+        }
+        if (strcmp(type, "job") == 0) {
+            job = reply;
+            jid = fl_json_str(job, "jid");
+            if (!ctl->json && json_array_size(json_object_get(job, "expected")) == 0) {
+                fprintf(stderr, "No minions matched the target.\n");
+            }
+            continue;
+        }
+        if (strcmp(type, "return") == 0) {
+            const char *minion = fl_json_str(reply, "minion");
+            bool ok = json_is_true(json_object_get(reply, "success"));
+            failed += !ok;
+            if (ctl->json) {
+                json_object_set_new(returns, minion,
+                                    json_pack("{s:O, s:O, s:O}", "ret",
+                                              json_object_get(reply, "ret"), "retcode",
+                                              json_object_get(reply, "retcode"), "success",
+                                              json_object_get(reply, "success")));
+            } else {
+                printf("%s:\n", minion);
+                fleetctl_print_nested(stdout, json_object_get(reply, "ret"), 4);
+                if (!ok) {
+                    printf("    (retcode %lld)\n",
+                           (long long) json_integer_value(json_object_get(reply, "retcode")));
+                }
+                fflush(stdout);
+            }
+            json_decref(reply);
+            continue;
+        }
+        if (strcmp(type, "done") == 0) {
+            missing = json_incref(json_object_get(reply, "missing"));
+            json_decref(reply);
+            break;
+        }
+        json_decref(reply);
+    }
+    if (missing) {
+        size_t nexp = json_array_size(json_object_get(job, "expected"));
+        if (ctl->json) {
+            json_t *doc = json_pack("{s:s, s:O, s:O}", "jid", jid ? jid : "", "returns", returns,
+                                    "missing", missing);
+            s_print_json(doc);
+            json_decref(doc);
+        } else if (nexp > 0) {
+            const char *id;
+            json_t *why;
+            json_object_foreach(missing, id, why) {
+                printf("%s:\n    Minion did not return. [%s]\n", id, json_string_value(why));
+            }
+            fprintf(stderr, "job %s: %zu of %zu answered, %d failed, %zu did not answer\n", jid,
+                    nexp - json_object_size(missing), nexp, failed, json_object_size(missing));
+        }
+        rc = (failed > 0 || json_object_size(missing) > 0) ? CTL_FAILED : CTL_OK;
+    }
+    json_decref(missing);
+    json_decref(returns);
+    json_decref(job);
+    return rc;
+}
+
+static int
+s_cmd_key(ctl_t *ctl, int argc, char **argv)
+{
+    if (argc < 2) {
+        return s_usage();
+    }
+    const char *sub = argv[1];
+    json_t *req = NULL;
+    if (strcmp(sub, "list") == 0 && argc == 2) {
+        req = json_pack("{s:s}", "cmd", "key.list");
+    } else if (strcmp(sub, "accept") == 0 && argc == 3 && strcmp(argv[2], "--all") == 0) {
+        req = json_pack("{s:s, s:b}", "cmd", "key.accept", "all", 1);
+    } else if ((strcmp(sub, "accept") == 0 || strcmp(sub, "reject") == 0
+                || strcmp(sub, "delete") == 0 || strcmp(sub, "revoke") == 0
+                || strcmp(sub, "show") == 0)
+               && argc == 3) {
+        char *cmd = fl_sprintf("key.%s", sub);
+        req = json_pack("{s:s, s:s}", "cmd", cmd, "id", argv[2]);
+        free(cmd);
+    } else {
+        return s_usage();
+    }
+    int rc;
+    json_t *data = s_call(ctl, req, &rc);
+    if (!data) {
+        return rc;
+    }
+    if (ctl->json) {
+        s_print_json(data);
+    } else if (strcmp(sub, "list") == 0) {
+        static const char *titles[][2] = { { "accepted", "Accepted Keys:" },
+                                           { "pending", "Unaccepted Keys:" },
+                                           { "rejected", "Rejected Keys:" },
+                                           { "revoked", "Revoked Keys:" } };
+        for (size_t t = 0; t < FL_ARRAY_LEN(titles); t++) {
+            puts(titles[t][1]);
+            size_t i;
+            json_t *id;
+            json_array_foreach(json_object_get(data, titles[t][0]), i, id) {
+                puts(json_string_value(id));
+            }
+        }
+    } else if (strcmp(sub, "show") == 0) {
+        char seen[32];
+        printf("id:          %s\nstate:       %s\nfingerprint: %s\nkey:         %s\n"
+               "certificate: %s\nversion:     %s\nconnected:   %s\nlast seen:   %s\n",
+               fl_json_str(data, "id"), fl_json_str(data, "state"),
+               fl_json_str(data, "fingerprint"), fl_json_str(data, "key"),
+               fl_json_str(data, "cert_serial") ? fl_json_str(data, "cert_serial") : "(none)",
+               fl_json_str(data, "version") ? fl_json_str(data, "version") : "?",
+               json_is_true(json_object_get(data, "connected")) ? "yes" : "no",
+               fl_time_ago(json_integer_value(json_object_get(data, "last_seen")), fl_time_s(),
+                           seen, sizeof seen));
+    } else {
+        const char *verb;
+        json_t *ids;
+        json_object_foreach(data, verb, ids) {
+            size_t i;
+            json_t *id;
+            if (json_array_size(ids) == 0) {
+                printf("no keys %s\n", verb);
+            }
+            json_array_foreach(ids, i, id) {
+                printf("%s: %s\n", verb, json_string_value(id));
+            }
+        }
+    }
+    json_decref(data);
+    return CTL_OK;
+}
+
+static int
+s_cmd_jobs(ctl_t *ctl, int argc, char **argv)
+{
+    int limit = 50;
+    if (argc == 3 && strcmp(argv[1], "--limit") == 0) {
+        limit = atoi(argv[2]);
+    } else if (argc != 1) {
+        return s_usage();
+    }
+    int rc;
+    json_t *data = s_call(ctl, json_pack("{s:s, s:i}", "cmd", "jobs", "limit", limit), &rc);
+    if (!data) {
+        return rc;
+    }
+    if (ctl->json) {
+        s_print_json(data);
+    } else {
+        printf("%-20s  %-20s  %-24s  %9s  %6s  %s\n", "JID", "STARTED", "FUNCTION", "RETURNED",
+               "FAILED", "TARGET");
+        size_t i;
+        json_t *job;
+        json_array_foreach(data, i, job) {
+            char when[32];
+            time_t t = (time_t) json_integer_value(json_object_get(job, "created"));
+            strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", gmtime(&t));
+            char counts[32];
+            snprintf(counts, sizeof counts, "%lld/%lld",
+                     (long long) json_integer_value(json_object_get(job, "returned")),
+                     (long long) json_integer_value(json_object_get(job, "expected_count")));
+            printf("%-20s  %-20s  %-24s  %9s  %6lld  %s (%s)\n", fl_json_str(job, "jid"), when,
+                   fl_json_str(job, "fun"), counts,
+                   (long long) json_integer_value(json_object_get(job, "failed")),
+                   fl_json_str(job, "tgt"), fl_json_str(job, "tgt_type"));
+        }
+    }
+    json_decref(data);
+    return CTL_OK;
+}
+
+static int
+s_cmd_job(ctl_t *ctl, int argc, char **argv)
+{
+    if (argc != 2) {
+        return s_usage();
+    }
+    int rc;
+    json_t *data = s_call(ctl, json_pack("{s:s, s:s}", "cmd", "job", "jid", argv[1]), &rc);
+    if (!data) {
+        return rc;
+    }
+    if (ctl->json) {
+        s_print_json(data);
+    } else {
+        char *args = fl_json_compact(json_object_get(data, "args"));
+        char *kwargs = fl_json_compact(json_object_get(data, "kwargs"));
+        printf("jid:      %s\nfunction: %s %s %s\ntarget:   %s (%s)\nuser:     %s\n",
+               fl_json_str(data, "jid"), fl_json_str(data, "fun"), args, kwargs,
+               fl_json_str(data, "tgt"), fl_json_str(data, "tgt_type"),
+               fl_json_str(data, "user") ? fl_json_str(data, "user") : "");
+        free(args);
+        free(kwargs);
+        const char *id;
+        json_t *ret;
+        json_object_foreach(json_object_get(data, "returns"), id, ret) {
+            printf("%s:\n", id);
+            fleetctl_print_nested(stdout, json_object_get(ret, "ret"), 4);
+        }
+        size_t i;
+        json_t *m;
+        json_array_foreach(json_object_get(data, "missing"), i, m) {
+            printf("%s:\n    Minion did not return.\n", json_string_value(m));
+        }
+    }
+    json_decref(data);
+    return CTL_OK;
+}
+
+static int
+s_cmd_simple(ctl_t *ctl, const char *cmd)
+{
+    int rc;
+    json_t *data = s_call(ctl, json_pack("{s:s}", "cmd", cmd), &rc);
+    if (!data) {
+        return rc;
+    }
+    if (ctl->json || strcmp(cmd, "ping") == 0) {
+        s_print_json(data);
+    } else {
+        printf("minions %lld, connected %lld, uptime %llds\n",
+               (long long) json_integer_value(json_object_get(data, "minions")),
+               (long long) json_integer_value(json_object_get(data, "connected")),
+               (long long) json_integer_value(json_object_get(data, "uptime")));
+        const char *name;
+        json_t *c;
+        json_object_foreach(json_object_get(data, "counters"), name, c) {
+            printf("%10lld  %s\n", (long long) json_integer_value(json_object_get(c, "count")),
+                   fl_json_str(c, "doc"));
+        }
+    }
+    json_decref(data);
+    return CTL_OK;
+}
+
+static int
+s_cmd_functions(ctl_t *ctl)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; i < fl_func_count(); i++) {
+        const fl_func_spec_t *f = fl_func_at(i);
+        if (ctl->json) {
+            json_array_append_new(list, json_pack("{s:s, s:i, s:i, s:s}", "name", f->name,
+                                                  "min_args", f->min_args, "max_args",
+                                                  f->max_args, "doc", f->doc));
+        } else {
+            printf("%-20s %s\n", f->name, f->doc);
+        }
+    }
+    if (ctl->json) {
+        s_print_json(list);
+    }
+    json_decref(list);
+    return CTL_OK;
+}
+
+int
+main(int argc, char **argv)
+{
+    ctl_t ctl = { .socket_path = getenv("FLEET_SOCKET") };
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        if (strcmp(argv[i], "--socket") == 0 && i + 1 < argc) {
+            ctl.socket_path = argv[++i];
+        } else if (strncmp(argv[i], "--socket=", 9) == 0) {
+            ctl.socket_path = argv[i] + 9;
+        } else if (strcmp(argv[i], "--json") == 0) {
+            ctl.json = true;
+        } else if (strcmp(argv[i], "--version") == 0) {
+            printf("fleetctl %s\n", FL_VERSION);
+            return CTL_OK;
+        } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            s_usage();
+            return CTL_OK;
+        } else {
+            fprintf(stderr, "fleetctl: unknown option '%s'\n", argv[i]);
+            return s_usage();
+        }
+    }
+    if (!ctl.socket_path || !*ctl.socket_path) {
+        ctl.socket_path = CTL_DEFAULT_SOCKET;
+    }
+    if (i >= argc) {
+        return s_usage();
+    }
+    /* --json may also follow the command. */
+    int n = 0;
+    char **rest = fl_calloc((size_t) (argc - i + 1), sizeof *rest);
+    for (int j = i; j < argc; j++) {
+        if (strcmp(argv[j], "--json") == 0 && strcmp(argv[i], "run") != 0) {
+            ctl.json = true;
+        } else {
+            rest[n++] = argv[j];
+        }
+    }
+    zsys_init();
+    zsys_set_logstream(NULL);
+    const char *cmd = rest[0];
+    int rc;
+    if (strcmp(cmd, "run") == 0) {
+        rc = s_cmd_run(&ctl, n, rest);
+    } else if (strcmp(cmd, "key") == 0) {
+        rc = s_cmd_key(&ctl, n, rest);
+    } else if (strcmp(cmd, "jobs") == 0) {
+        rc = s_cmd_jobs(&ctl, n, rest);
+    } else if (strcmp(cmd, "job") == 0) {
+        rc = s_cmd_job(&ctl, n, rest);
+    } else if ((strcmp(cmd, "stats") == 0 || strcmp(cmd, "ping") == 0) && n == 1) {
+        rc = s_cmd_simple(&ctl, cmd);
+    } else if (strcmp(cmd, "functions") == 0 && n == 1) {
+        rc = s_cmd_functions(&ctl);
+    } else if (strcmp(cmd, "pki") == 0) {
+        rc = fleetctl_pki(n, rest);
+    } else {
+        rc = s_usage();
+    }
+    zsock_destroy(&ctl.sock);
+    free(rest);
+    return rc;
+}

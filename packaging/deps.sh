@@ -1,0 +1,18 @@
+#!/bin/sh
+# Installs the Debian packages fleet needs to build and test, if any is
+# missing.  A no-op (no apt-get at all) when everything is present.
+set -e
+PKGS="build-essential pkg-config libczmq-dev libzmq3-dev libsodium-dev libsqlite3-dev
+libyaml-dev libjansson-dev check libsubunit-dev sqlite3 procps iproute2"
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "deps: installing$missing"
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing
