@@ -243,7 +243,10 @@ s_tcp_problem(const char *text)
             return "an IPv6 address is written [ADDR]";
         }
         size_t n = (size_t) (close - host - 1);
-        if (strspn(host + 1, "0123456789abcdefABCDEF:.%") < n) {
+        /* hex digits, ':' and '.', and after '%' an interface name */
+        if (strspn(host + 1, "0123456789abcdefghijklmnopqrstuvwxyz"
+                             "ABCDEFGHIJKLMNOPQRSTUVWXYZ:.%_-")
+            < n) {
             return "bad character in the IPv6 address";
         }
         if (close[1] != ':') {

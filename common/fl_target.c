@@ -65,7 +65,7 @@ struct s_node {
     size_t n_items;
     size_t colons[FL_TGT_MAX_KEY_DEPTH];    /* offsets in text of ':' that may end a key */
     size_t n_colons;
-    regex_t *re[FL_TGT_MAX_KEY_DEPTH];      /* pcre: re[0]; grain_pcre: one per colon, NULL if invalid */
+    regex_t *re[FL_TGT_MAX_KEY_DEPTH];      /* pcre: re[0]; grain_pcre: per colon, or NULL */
     s_node_t **kids;                        /* and, or: n_kids >= 2; not: 1 */
     size_t n_kids;
 };

@@ -84,6 +84,8 @@ typedef struct {
     size_t bytes;
     bool failed;            /* an error was reported; the parse goes on */
     s_anchor_t *anchors[S_ANCHOR_BUCKETS];
+    fl_yaml_node_t **dead;  /* merge keys and values, freed at the end */
+    size_t ndead, capdead;
 } s_builder_t;
 
 /*  --------------------------------------------------------------------
@@ -331,27 +333,47 @@ s_map_push(fl_yaml_node_t *map, size_t *cap, fl_yaml_node_t *key, fl_yaml_node_t
     map->count++;
 }
 
-/*  Moves the pairs of merge source SRC into OUT (keys not yet in SET),
-    frees the rest and the shell of SRC. */
+/*  Keeps NODE until the parse ends: anchors may still point into it. */
 static void
-s_merge_from(fl_yaml_node_t *out, size_t *cap, s_keyset_t *set, fl_yaml_node_t *src)
+s_bury(s_builder_t *b, fl_yaml_node_t *node)
 {
-    for (size_t j = 0; j < src->count; j++) {
-        fl_yaml_node_t *k = src->keys[j], *v = src->items[j];
-        if (k->kind != FL_YAML_SCALAR || !s_keyset_add(set, k)) {
-            s_map_push(out, cap, k, v);
-        } else {
-            s_node_free(k);
-            s_node_free(v);
-        }
+    if (b->ndead == b->capdead) {
+        b->capdead = b->capdead ? b->capdead * 2 : 8;
+        b->dead = fl_realloc(b->dead, b->capdead * sizeof *b->dead);
     }
-    src->count = 0;
-    s_node_free(src);
+    b->dead[b->ndead++] = node;
 }
 
-/*  Checks duplicate keys of MAP and applies its merge keys. */
-static void
-s_map_finish(s_builder_t *b, fl_yaml_node_t *map)
+/*  Copies into OUT the pairs of merge source SRC whose keys are not yet in
+    SET.  Copies, not moves: SRC (or a node inside it) may be anchored and
+    aliased again later.  -1 when a limit is hit. */
+static int
+s_merge_from(s_builder_t *b, fl_yaml_node_t *out, size_t *cap, s_keyset_t *set,
+             const fl_yaml_node_t *src, int level, const fl_yaml_node_t *at)
+{
+    for (size_t j = 0; j < src->count; j++) {
+        const fl_yaml_node_t *k = src->keys[j], *v = src->items[j];
+        if (k->kind == FL_YAML_SCALAR && s_keyset_add(set, k)) {
+            continue;
+        }
+        fl_yaml_node_t *ck = s_copy(b, k, level, at->line, at->col);
+        if (!ck) {
+            return -1;
+        }
+        fl_yaml_node_t *cv = s_copy(b, v, level, at->line, at->col);
+        if (!cv) {
+            s_node_free(ck);
+            return -1;
+        }
+        s_map_push(out, cap, ck, cv);
+    }
+    return 0;
+}
+
+/*  Checks duplicate keys of MAP and applies its merge keys; LEVEL is the
+    nesting level of MAP's values.  -1 when a limit is hit. */
+static int
+s_map_finish(s_builder_t *b, fl_yaml_node_t *map, int level)
 {
     s_keyset_t set;
     s_keyset_init(&set, map->count);
@@ -373,7 +395,7 @@ s_map_finish(s_builder_t *b, fl_yaml_node_t *map)
     }
     free(set.slots);
     if (!merges) {
-        return;
+        return 0;
     }
     /* Check the merge values; the key set is rebuilt from the explicit keys
        only, so that they win over anything merged. */
@@ -400,7 +422,7 @@ s_map_finish(s_builder_t *b, fl_yaml_node_t *map)
         }
     }
     if (!ok) {
-        return;
+        return 0;
     }
     s_keyset_init(&set, map->count + extra);
     for (size_t i = 0; i < map->count; i++) {
@@ -412,26 +434,26 @@ s_map_finish(s_builder_t *b, fl_yaml_node_t *map)
     size_t count = map->count, cap = 0;
     map->keys = map->items = NULL;
     map->count = 0;
+    int rc = 0;
     for (size_t i = 0; i < count; i++) {
         if (!s_is_merge_key(keys[i])) {
             s_map_push(map, &cap, keys[i], items[i]);
             continue;
         }
-        fl_yaml_node_t *v = items[i];
-        s_node_free(keys[i]);
-        if (v->kind == FL_YAML_MAP) {
-            s_merge_from(map, &cap, &set, v);
-        } else {
-            for (size_t j = 0; j < v->count; j++) {
-                s_merge_from(map, &cap, &set, v->items[j]);
-            }
-            v->count = 0;
-            s_node_free(v);
+        const fl_yaml_node_t *v = items[i];
+        if (rc == 0 && v->kind == FL_YAML_MAP) {
+            rc = s_merge_from(b, map, &cap, &set, v, level, keys[i]);
         }
+        for (size_t j = 0; rc == 0 && v->kind == FL_YAML_SEQ && j < v->count; j++) {
+            rc = s_merge_from(b, map, &cap, &set, v->items[j], level, keys[i]);
+        }
+        s_bury(b, keys[i]);
+        s_bury(b, items[i]);
     }
     free(keys);
     free(items);
     free(set.slots);
+    return rc;
 }
 
 /*  --------------------------------------------------------------------
@@ -533,18 +555,19 @@ s_on_start(s_builder_t *b, const yaml_event_t *ev, fl_yaml_kind_t kind)
     return 0;
 }
 
-static void
+static int
 s_on_end(s_builder_t *b)
 {
     assert(b->depth > 0);
     s_frame_t *f = &b->stack[--b->depth];
     assert(!f->key);
-    if (f->node->kind == FL_YAML_MAP) {
-        s_map_finish(b, f->node);
+    if (f->node->kind == FL_YAML_MAP && s_map_finish(b, f->node, b->depth + 1) != 0) {
+        return -1;
     }
     if (f->anchor) {
         f->anchor->complete = true;
     }
+    return 0;
 }
 
 /*  Line and column (1-based, in characters) of byte OFFSET in the text. */
@@ -661,7 +684,7 @@ s_run(s_builder_t *b, yaml_parser_t *parser)
             break;
         case YAML_SEQUENCE_END_EVENT:
         case YAML_MAPPING_END_EVENT:
-            s_on_end(b);
+            rc = s_on_end(b);
             break;
         default:
             break;
@@ -692,6 +715,10 @@ s_builder_cleanup(s_builder_t *b)
     for (int i = 0; i < b->depth; i++) {
         s_node_free(b->stack[i].key);
     }
+    for (size_t i = 0; i < b->ndead; i++) {
+        s_node_free(b->dead[i]);
+    }
+    free(b->dead);
 }
 
 fl_yaml_doc_t *

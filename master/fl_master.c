@@ -385,7 +385,12 @@ s_on_router(zloop_t *loop, zsock_t *sock, void *arg)
     } else if (pk) {
         s_refuse(self, FL_CNT_BAD_FRAMES, desc, "key frame on a '%.40s' message",
                  fl_msg_type(m));
-    } else if (strcmp(fl_msg_sid(m), peer->sid) != 0 || fl_msg_seq(m) <= peer->last_seq) {
+    } else if (strcmp(fl_msg_sid(m), peer->sid) != 0) {
+        /* A session we do not know: the minion restarted and its hello was
+           lost, or the master restarted.  Ask for a hello. */
+        s_refuse(self, FL_CNT_NO_SESSION, desc, "unknown session %.16s", fl_msg_sid(m));
+        s_send_to_routing(self, routing, "rehello", NULL);
+    } else if (fl_msg_seq(m) <= peer->last_seq) {
         s_refuse(self, FL_CNT_REPLAY, desc, "sequence %llu in session %.16s (expected > %llu)",
                  (unsigned long long) fl_msg_seq(m), fl_msg_sid(m),
                  (unsigned long long) peer->last_seq);

@@ -30,7 +30,9 @@ typedef struct {
 } fl_exec_req_t;
 
 /*  Forks the worker.  NULL with a message in *ERR (caller frees) when the
-    fork or pipe fails or the function is unknown. */
+    fork or pipe fails, the function is unknown or not available here, or
+    the arity or the shape of args/kwargs is wrong (nothing is forked then).
+    NULL args/kwargs mean none. */
 fl_exec_t *fl_exec_start(const fl_exec_req_t *req, char **err);
 /*  Kills the worker's process group if still running, reaps it, frees. */
 void fl_exec_destroy(fl_exec_t **self_p);
@@ -38,7 +40,8 @@ void fl_exec_destroy(fl_exec_t **self_p);
 /*  The read end of the result pipe, for zloop_poller / poll(). */
 int fl_exec_fd(const fl_exec_t *self);
 /*  Call when the fd is readable: reads what is there.  Returns 1 when the
-    worker has finished (EOF seen and child reaped), 0 when more is to come. */
+    worker has finished (EOF seen and child reaped), 0 when more is to come.
+    Once finished, stop polling the fd: it stays at EOF until destroy. */
 int fl_exec_on_readable(fl_exec_t *self);
 /*  Kills the worker's process group when NOW_MS is past its deadline.
     Returns 1 when the job is over (result available), else 0. */

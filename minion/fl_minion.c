@@ -52,6 +52,9 @@ const fl_cfg_spec_t fl_minion_config_spec[] = {
     { "reconnect_min_ms", FL_CFG_INT, "1000", 10, 600000, false,
       "first reconnect delay; each retry doubles it, plus random jitter" },
     { "reconnect_max_ms", FL_CFG_INT, "30000", 10, 3600000, false, "longest reconnect delay" },
+    { "job_timeout", FL_CFG_INT, "3600", 1, 604800, false,
+      "seconds a job may run before its worker is killed (fleetctl's --timeout is only how "
+      "long the operator waits; late returns are kept)" },
     { "max_jobs", FL_CFG_INT, "16", 1, 1024, false, "jobs run at once; more are refused" },
     { "log_level", FL_CFG_LOGLEVEL, "notice", 0, 0, false,
       "error, warning, notice, info or debug" },
@@ -252,9 +255,8 @@ s_on_job(fl_minion_t *self, const json_t *body)
     const char *tgt_type = fl_json_str(body, "tgt_type");
     json_t *args = json_object_get(body, "args");
     json_t *kwargs = json_object_get(body, "kwargs");
-    json_int_t timeout = json_integer_value(json_object_get(body, "timeout"));
     if (!jid || strlen(jid) > 31 || !fun || !tgt || !tgt_type || !json_is_array(args)
-        || !json_is_object(kwargs) || timeout < 1) {
+        || !json_is_object(kwargs)) {
         self->refused++;
         fl_log_warnx("refused a malformed job from the master");
         return;
@@ -293,7 +295,8 @@ s_on_job(fl_minion_t *self, const json_t *body)
     fl_exec_req_t req = {
         .jid = jid, .fun = fun, .args = args, .kwargs = kwargs,
         .ctx = { .minion_id = self->id, .grains = self->grains, .root_dir = self->root_dir,
-                 .jid = jid, .timeout_ms = (int) (timeout > 86400 ? 86400000 : timeout * 1000) },
+                 .jid = jid,
+                 .timeout_ms = (int) fl_config_int(self->config, "job_timeout") * 1000 },
     };
     if (!fl_registry_available(fun, &req.ctx)) {
         s_return_error(self, jid, fun, 2, "function not available on this minion");

@@ -236,6 +236,8 @@ START_TEST(test_grains_static_override)
 }
 END_TEST
 
+Suite *suite_grains(void);
+
 Suite *
 suite_grains(void)
 {

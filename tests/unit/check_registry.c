@@ -118,6 +118,8 @@ START_TEST(test_registry_arg_bool)
 }
 END_TEST
 
+Suite *suite_registry(void);
+
 Suite *
 suite_registry(void)
 {

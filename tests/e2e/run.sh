@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# run.sh: fleet's end-to-end tests.  Real fleet-master, fleet-minion and
+# fleetctl processes on loopback, each test in its own directory with its
+# own ports.  `tests/e2e/run.sh [PATTERN]` runs the tests whose name
+# matches PATTERN.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+for f in "$here"/test_*.sh; do
+    # shellcheck disable=SC1090
+    . "$f"
+done
+
+pattern=${1:-}
+passed=0
+failed=0
+failures=()
+for t in $(declare -F | awk '{print $3}' | grep '^t_' | sort); do
+    [ -n "$pattern" ] && [[ $t != *$pattern* ]] && continue
+    start=$(date +%s%N)
+    (
+        T=$(mktemp -d "${TMPDIR:-/tmp}/fleet-e2e-XXXXXX")
+        trap fl_teardown EXIT
+        set -e
+        [ -n "${FL_TRACE:-}" ] && set -x
+        "$t"
+    ) >"/tmp/fleet-e2e-$t.out" 2>&1
+    rc=$?
+    ms=$(( ($(date +%s%N) - start) / 1000000 ))
+    if [ $rc -eq 0 ]; then
+        passed=$((passed + 1))
+        printf 'ok    %-40s %6d ms\n' "$t" "$ms"
+    else
+        failed=$((failed + 1))
+        failures+=("$t")
+        printf 'FAIL  %-40s %6d ms\n' "$t" "$ms"
+        sed 's/^/      /' "/tmp/fleet-e2e-$t.out" | tail -${FL_TAIL:-40}
+    fi
+    rm -f "/tmp/fleet-e2e-$t.out"
+done
+echo "e2e: $passed passed, $failed failed"
+[ $failed -eq 0 ]
