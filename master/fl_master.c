@@ -30,7 +30,6 @@ const fl_cfg_spec_t fl_master_config_spec[] = {
     { "pki_root", FL_CFG_PATH, NULL, 0, 0, false,
       "fleet root public key (root.pub, or the directory holding it): minions with a "
       "certificate it signed are accepted at once" },
-    { "state_dir", FL_CFG_PATH, NULL, 0, 0, false, "the state tree (a git work tree)" },
     { "log_level", FL_CFG_LOGLEVEL, "notice", 0, 0, false,
       "error, warning, notice, info or debug" },
     { "job_timeout", FL_CFG_INT, "10", 1, 86400, false,

@@ -306,6 +306,7 @@ s_cmd_run(ctl_t *ctl, int argc, char **argv)
             json_object_foreach(missing, id, why) {
                 printf("%s:\n    Minion did not return. [%s]\n", id, json_string_value(why));
             }
+            fflush(stdout);
             fprintf(stderr, "job %s: %zu of %zu answered, %d failed, %zu did not answer\n", jid,
                     nexp - json_object_size(missing), nexp, failed, json_object_size(missing));
         }

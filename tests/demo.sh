@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# demo.sh: fleet doing its main job on loopback.  A fleet root key, a
+# master, three minions joining with factory bundles and different grains,
+# a few targeted commands, then everything is shut down.  Run by `make demo`.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+FLEET_BIN=${FLEET_BIN:-$(cd "$here/.." && pwd)/bin}
+# shellcheck source=e2e/lib.sh
+. "$here/e2e/lib.sh"
+T=$(mktemp -d "${TMPDIR:-/tmp}/fleet-demo-XXXXXX")
+trap fl_teardown EXIT
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+show() {
+    local shown=("$@")
+    [ "$1" = fleetctl ] || shown[0]=fleetctl
+    printf '\033[2m$'; printf ' %q' "${shown[@]}"; printf '\033[0m\n'
+    "$@" || true
+}
+fleetctl() { "$FLEETCTL" --socket "$T/master.sock" "$@"; }
+
+step "A fleet root key (kept offline at the factory) and a master on loopback"
+fl_master_setup
+echo "master listening on $ENDPOINT, data in $T/master"
+
+step "Three devices, each with a factory bundle (key, certificate, master key, minion.yaml)"
+show "$FLEETCTL" pki issue pi-1 --root "$T/pki" --master-pub "$T/master/master.pub" \
+    --master "$ENDPOINT" --out "$T/pi-1" --grain channel=staging --grain class=sensor
+fl_issue pi-2 --grain channel=staging --grain class=gateway
+fl_issue gw-1 --grain channel=live --grain class=gateway
+for id in pi-1 pi-2 gw-1; do
+    fl_start "$id" "$FLEET_BIN/fleet-minion" -c "$T/$id/minion.yaml"
+done
+for id in pi-1 pi-2 gw-1; do
+    fl_wait_for 10 fl_connected "$id"
+done
+echo "all three joined by themselves: their certificates were signed by the fleet root"
+show fleetctl key list
+
+step "Who answers?"
+show fleetctl run '*' test.ping
+
+step "Target by grain: the staging devices"
+show fleetctl run -G channel:staging grains.get channel
+
+step "Compound target: gateways that are not live"
+show fleetctl run -C 'G@class:gateway and not G@channel:live' cmd.run uname -sr
+
+step "JSON for scripts"
+show fleetctl --json run -L gw-1 test.echo hello
+
+step "A device that went silent is named"
+fl_stop_pid "$(fl_pid gw-1)"
+show fleetctl run '*' test.ping --timeout 2
+
+step "Jobs are kept"
+show fleetctl jobs
+
+step "Done: stopping the master and the minions"
