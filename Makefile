@@ -46,6 +46,8 @@ LIBFLEET   := $(BUILD)/libfleet.a
 PROGS := $(BIN)/fleet-master $(BIN)/fleet-minion $(BIN)/fleetctl
 TOOLS := $(patsubst tests/e2e/%.c,$(BIN)/%,$(TOOL_SRC))
 
+.SECONDARY:
+
 .PHONY: all deps check check-unit check-e2e check-asan demo clean format
 
 all: $(PROGS) $(TOOLS)

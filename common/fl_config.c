@@ -116,7 +116,9 @@ s_levenshtein(const char *a, const char *b)
     return prev[lb];
 }
 
-/*  The closest of NAMES to WORD when it is close enough, or NULL. */
+/*  The closest of N names to WORD when it is close enough, or NULL.  The
+    names are read every STRIDE bytes from NAMES, so this works on a plain
+    array of strings and on the name field of a spec table alike. */
 static const char *
 s_closest(const char *word, const char *const *names, size_t n, size_t stride)
 {

@@ -4,7 +4,9 @@
 #include "fl_util.h"
 
 #include <sodium.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 struct fl_key {
     uint8_t pk[FL_KEY_BYTES];
@@ -74,11 +76,18 @@ s_read_hex32(const char *path, uint8_t out[32], char **err)
 fl_key_t *
 fl_key_load_secret(const char *path, char **err)
 {
+    /* Check the mode of the file we read, not of whatever the path names
+       a moment earlier. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     struct stat st;
-    if (stat(path, &st) != 0) {
+    if (fd < 0 || fstat(fd, &st) != 0) {
         *err = fl_sprintf("%s: %s", path, strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+        }
         return NULL;
     }
+    close(fd);
     if (st.st_mode & 077) {
         *err = fl_sprintf("%s: secret key is readable by others (mode %04o); "
                           "chmod 600 it",

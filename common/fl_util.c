@@ -76,7 +76,10 @@ fl_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode
         p += n;
         left -= (size_t) n;
     }
-    if (fsync(fd) != 0 || close(fd) != 0) {
+    if (fsync(fd) != 0) {
+        goto fail;
+    }
+    if (close(fd) != 0) {
         fd = -1;
         goto fail;
     }
@@ -100,6 +103,10 @@ fail:;
 int
 fl_mkdir_p(const char *path, mode_t mode)
 {
+    if (!*path) {
+        errno = ENOENT;
+        return -1;
+    }
     char *copy = fl_strdup(path);
     for (char *p = copy + 1; *p; p++) {
         if (*p == '/') {
@@ -114,6 +121,11 @@ fl_mkdir_p(const char *path, mode_t mode)
     int rc = mkdir(copy, mode);
     free(copy);
     if (rc != 0 && errno != EEXIST) {
+        return -1;
+    }
+    struct stat st;
+    if (rc != 0 && (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))) {
+        errno = ENOTDIR;
         return -1;
     }
     return 0;

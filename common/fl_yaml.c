@@ -18,7 +18,8 @@
       position of the first;
     - YAML 1.1 merge keys (`<<: *base`, `<<: [*a, *b]`) are applied when
       the map ends, as PyYAML (and so Salt) does: keys written in the map
-      win over merged ones, and earlier merged maps win over later ones;
+      win over merged ones, and earlier merged maps win over later ones
+      (merged pairs are copies: the merged map may be aliased again);
     - only one document per stream (Salt's loader says the same).
 
     Parsers never print: every problem goes to the diag list with a 1-based

@@ -58,7 +58,7 @@ static const char *s_migrations[] = {
     "  reason TEXT,"
     "  at INTEGER NOT NULL);"
     "CREATE TABLE jobs ("
-    "  jid TEXT PRIMARY KEY,"
+    "  jid TEXT NOT NULL PRIMARY KEY,"
     "  created INTEGER NOT NULL,"
     "  user TEXT,"
     "  tgt TEXT NOT NULL,"
@@ -125,6 +125,7 @@ s_migrate(fl_store_t *self, char **err)
 fl_store_t *
 fl_store_open(const char *path, char **err)
 {
+    *err = NULL;
     fl_store_t *self = fl_calloc(1, sizeof *self);
     if (sqlite3_open_v2(path, &self->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL)
         != SQLITE_OK) {

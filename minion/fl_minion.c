@@ -653,6 +653,10 @@ s_connect(fl_minion_t *self, char **err)
     sodium_memzero(secret, sizeof secret);
     zsock_set_maxmsgsize(self->dealer, FL_MSG_WIRE_MAX);
     zsock_set_linger(self->dealer, 1000);
+    /* Never block the loop on a full queue while the master is away: a
+       return that cannot go now stays in the outbox and goes after the
+       next welcome. */
+    zsock_set_sndtimeo(self->dealer, 0);
     zsock_set_reconnect_ivl(self->dealer, (int) fl_config_int(self->config, "reconnect_min_ms"));
     zsock_set_reconnect_ivl_max(self->dealer,
                                 (int) fl_config_int(self->config, "reconnect_max_ms"));

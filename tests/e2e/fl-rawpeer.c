@@ -211,7 +211,10 @@ s_run_mode(peer_t *p, const char *mode)
     } else if (strcmp(mode, "truncated") == 0) {
         zmsg_t *msg = fl_msg_encode(p->key, "hello", p->id, p->sid, ++p->seq, NULL, true);
         zframe_t *env = zmsg_first(msg);
-        zframe_reset(env, zframe_data(env), zframe_size(env) / 2);
+        size_t half = zframe_size(env) / 2;
+        char *copy = fl_strndup((const char *) zframe_data(env), half);
+        zframe_reset(env, copy, half);
+        free(copy);
         s_send_raw(p, msg);
         s_drain(p, p->wait_ms, NULL);
     } else if (strcmp(mode, "badsig") == 0) {

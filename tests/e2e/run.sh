@@ -13,6 +13,8 @@ for f in "$here"/test_*.sh; do
 done
 
 pattern=${1:-}
+outdir=$(mktemp -d "${TMPDIR:-/tmp}/fleet-e2e-run-XXXXXX")
+trap 'rm -rf "$outdir"' EXIT
 passed=0
 failed=0
 failures=()
@@ -25,7 +27,7 @@ for t in $(declare -F | awk '{print $3}' | grep '^t_' | sort); do
         set -e
         [ -n "${FL_TRACE:-}" ] && set -x
         "$t"
-    ) >"/tmp/fleet-e2e-$t.out" 2>&1
+    ) >"$outdir/$t.out" 2>&1
     rc=$?
     ms=$(( ($(date +%s%N) - start) / 1000000 ))
     if [ $rc -eq 0 ]; then
@@ -35,9 +37,9 @@ for t in $(declare -F | awk '{print $3}' | grep '^t_' | sort); do
         failed=$((failed + 1))
         failures+=("$t")
         printf 'FAIL  %-40s %6d ms\n' "$t" "$ms"
-        sed 's/^/      /' "/tmp/fleet-e2e-$t.out" | tail -${FL_TAIL:-40}
+        sed 's/^/      /' "$outdir/$t.out" | tail -${FL_TAIL:-40}
     fi
-    rm -f "/tmp/fleet-e2e-$t.out"
+    rm -f "$outdir/$t.out"
 done
 echo "e2e: $passed passed, $failed failed"
 [ $failed -eq 0 ]

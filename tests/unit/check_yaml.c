@@ -236,6 +236,12 @@ START_TEST(test_yaml_aliases_and_merge)
           "{\"a\":{\"k\":1,\"p\":1},\"b\":{\"k\":2,\"q\":2},\"m\":{\"k\":1,\"p\":1,\"q\":2}}" },
         /* a quoted "<<" is an ordinary key */
         { "'<<': 1\n", "{\"<<\":1}" },
+        /* an anchored merge value (or a node in it) can be aliased later */
+        { "b: {<<: &y {p: &z 2}, q: 1}\nc: *y\nd: *z\n",
+          "{\"b\":{\"p\":2,\"q\":1},\"c\":{\"p\":2},\"d\":2}" },
+        /* an anchored map sees its merged keys */
+        { "a: &a {k: 1}\nb: &b {<<: *a, l: 2}\nc: *b\n",
+          "{\"a\":{\"k\":1},\"b\":{\"k\":1,\"l\":2},\"c\":{\"k\":1,\"l\":2}}" },
         /* an anchor may be redefined; aliases see the latest */
         { "a: &x 1\nb: &x 2\nc: *x\n", "{\"a\":1,\"b\":2,\"c\":2}" },
     };
