@@ -48,7 +48,7 @@ TOOLS := $(patsubst tests/e2e/%.c,$(BIN)/%,$(TOOL_SRC))
 
 .SECONDARY:
 
-.PHONY: all deps check check-unit check-e2e check-asan demo clean format
+.PHONY: fuzz all deps check check-unit check-e2e check-asan demo clean format
 
 all: $(PROGS) $(TOOLS)
 
@@ -110,10 +110,27 @@ demo: deps
 	$(MAKE) all
 	tests/demo.sh
 
+# libFuzzer targets (clang); each runs FUZZ_SECONDS.  Not part of `make check`.
+FUZZ_SECONDS ?= 60
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+fuzz:
+	@command -v clang >/dev/null || { echo "make fuzz needs clang (apt-get install clang)"; exit 2; }
+	@mkdir -p build-fuzz
+	@for f in $(FUZZ_SRC); do \
+	    n=$$(basename $$f .c); \
+	    clang -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+	        -Icommon $(PKG_CFLAGS) -o build-fuzz/$$n $$f $(COMMON_SRC) $(PKG_LIBS) || exit 1; \
+	    mkdir -p build-fuzz/$$n.corpus; \
+	    echo "fuzzing $$n for $(FUZZ_SECONDS)s"; \
+	    build-fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -max_len=65536 build-fuzz/$$n.corpus \
+	        2>build-fuzz/$$n.log || { tail -30 build-fuzz/$$n.log; exit 1; }; \
+	    tail -1 build-fuzz/$$n.log; \
+	done
+
 format:
 	clang-format -i common/*.[ch] master/*.[ch] minion/*.[ch] tests/unit/*.[ch] tests/e2e/*.c
 
 clean:
-	rm -rf build build-asan bin
+	rm -rf build build-asan build-fuzz bin
 
 -include $(COMMON_OBJ:.o=.d) $(MASTER_OBJ:.o=.d) $(MINION_OBJ:.o=.d) $(CTL_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)
