@@ -755,3 +755,23 @@ fl_config_print_spec(const fl_cfg_spec_t *spec, size_t n, FILE *out)
         fputc('\n', out);
     }
 }
+
+fl_config_t *
+fl_config_load_daemon(const char *path, const fl_cfg_spec_t *spec, size_t n, bool debug)
+{
+    fl_diag_t *diag = fl_diag_new();
+    fl_config_t *config = fl_config_load(path, spec, n, diag);
+    if (!config) {
+        fl_diag_print(diag, stderr);
+        fl_diag_destroy(&diag);
+        return NULL;
+    }
+    fl_diag_destroy(&diag);
+    fl_log_level_t level = FL_LOG_NOTICE;
+    const char *name = fl_config_str(config, "log_level");
+    if (name) {
+        fl_log_level_parse(name, &level);
+    }
+    fl_log_set_level(debug ? FL_LOG_DEBUG : level);
+    return config;
+}

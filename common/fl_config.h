@@ -56,6 +56,12 @@ bool fl_config_is_set(const fl_config_t *self, const char *name);
 /*  The path of the loaded file. */
 const char *fl_config_file(const fl_config_t *self);
 
+/*  What both daemons do at start: load PATH against SPEC, print any errors
+    to stderr (CFEngine style), and set the log level from the file's
+    log_level key (debug when DEBUG).  NULL on a bad file. */
+fl_config_t *fl_config_load_daemon(const char *path, const fl_cfg_spec_t *spec, size_t n,
+                                   bool debug);
+
 /*  Writes the table as documentation (name, type, default, doc), one key
     per line, for --help-config and the README. */
 void fl_config_print_spec(const fl_cfg_spec_t *spec, size_t n, FILE *out);

@@ -51,18 +51,11 @@ main(int argc, char **argv)
         return 2;
     }
     fl_log_open("fleet-master", use_syslog);
-    fl_diag_t *diag = fl_diag_new();
-    fl_config_t *config = fl_config_load(config_path, fl_master_config_spec,
-                                         fl_master_config_spec_len, diag);
+    fl_config_t *config = fl_config_load_daemon(config_path, fl_master_config_spec,
+                                                fl_master_config_spec_len, debug);
     if (!config) {
-        fl_diag_print(diag, stderr);
-        fl_diag_destroy(&diag);
         return 2;
     }
-    fl_diag_destroy(&diag);
-    fl_log_level_t level = FL_LOG_NOTICE;
-    fl_log_level_parse(fl_config_str(config, "log_level"), &level);
-    fl_log_set_level(debug ? FL_LOG_DEBUG : level);
     char *err = NULL;
     if (init) {
         int rc = fl_master_init_data(config, &err);
