@@ -149,6 +149,11 @@ s_cmd_key_reject(fl_master_t *self, zframe_t *client, const json_t *req)
         return;
     }
     fl_log_notice("key of minion '%s' rejected", peer->id);
+    if (peer->connected) {
+        json_t *why = json_pack("{s:s}", "reason", "key rejected by the master");
+        fl_master_send(self, peer, "refused", why);
+        json_decref(why);
+    }
     s_result(self, client, json_pack("{s:[s]}", "rejected", peer->id));
 }
 

@@ -146,7 +146,8 @@ fl_jobs_run(fl_master_t *self, zframe_t *client, const json_t *req)
         return;
     }
     self->counters[FL_CNT_JOBS]++;
-    json_t *reply = json_pack("{s:s, s:s, s:O}", "type", "job", "jid", jid, "expected", expected);
+    json_t *reply = json_pack("{s:s, s:s, s:O, s:I}", "type", "job", "jid", jid, "expected",
+                              expected, "timeout", timeout);
     fl_control_reply(self, client, reply);
 
     fl_job_t *job = fl_calloc(1, sizeof *job);

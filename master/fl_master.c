@@ -236,6 +236,13 @@ s_on_hello(fl_master_t *self, fl_peer_t *peer, zframe_t *routing, const fl_msg_t
         peer->state = rec.state;
         fl_log_notice("minion '%s' enrolled (%s%s) from %s", id, fl_key_state_name(rec.state),
                       *serial ? ", factory certificate" : "", desc);
+    } else if (peer->state == FL_KEY_REJECTED || peer->state == FL_KEY_REVOKED) {
+        s_refuse(self, peer->state == FL_KEY_REVOKED ? FL_CNT_REVOKED : FL_CNT_UNACCEPTED, desc,
+                 "minion '%s' is %s", id, fl_key_state_name(peer->state));
+        json_t *why = json_pack("{s:s}", "reason", "key rejected by the master");
+        s_send_to_routing(self, routing, "refused", why);
+        json_decref(why);
+        return;
     } else if (fl_store_minion_seen(self->store, id, grains, version, now) != 0) {
         fl_log_error("store: cannot record hello of '%s'", id);
         return;
@@ -492,6 +499,9 @@ s_bind_router(fl_master_t *self, char **err)
     sodium_memzero(curve_secret, sizeof curve_secret);
     zsock_set_maxmsgsize(self->router, FL_MSG_WIRE_MAX);
     zsock_set_router_mandatory(self->router, 1);
+    /* One peer that stops reading must not stall the loop: a send that
+       cannot go at once fails (and the peer counts as gone). */
+    zsock_set_sndtimeo(self->router, 0);
     int hwm = (int) fl_config_int(self->config, "max_minions") * 4;
     zsock_set_sndhwm(self->router, hwm);
     zsock_set_rcvhwm(self->router, hwm);
@@ -528,6 +538,7 @@ s_bind_control(fl_master_t *self, char **err)
     unlink(self->socket_path);
     self->control = zsock_new(ZMQ_ROUTER);
     zsock_set_router_mandatory(self->control, 1);
+    zsock_set_sndtimeo(self->control, 0);
     zsock_set_linger(self->control, 0);
     zsock_set_maxmsgsize(self->control, FL_MSG_WIRE_MAX);
     /* Only the master's user and group may talk to it. */
@@ -573,6 +584,10 @@ fl_master_new(fl_config_t **config_p, char **err)
     char *db = s_data_path(self->config, "fleet.db");
     self->store = fl_store_open(db, err);
     free(db);
+    if (self->store) {
+        /* Job ids keep increasing across restarts, even if the clock stepped back. */
+        fl_store_last_jid(self->store, self->last_jid);
+    }
     if (!self->store || fl_peers_load(self) != 0) {
         if (!*err) {
             *err = fl_strdup("cannot load minions from the store");

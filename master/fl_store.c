@@ -554,6 +554,17 @@ fl_store_job_get(fl_store_t *self, const char *jid)
     return job;
 }
 
+void
+fl_store_last_jid(fl_store_t *self, char out[32])
+{
+    out[0] = '\0';
+    sqlite3_stmt *st = s_prepare(self, "SELECT max(jid) FROM jobs");
+    if (st && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
+        snprintf(out, 32, "%s", (const char *) sqlite3_column_text(st, 0));
+    }
+    sqlite3_finalize(st);
+}
+
 json_t *
 fl_store_jobs_list(fl_store_t *self, int limit)
 {

@@ -70,6 +70,8 @@ int fl_store_return_insert(fl_store_t *self, const char *jid, const char *minion
 /*  The job with its expected minions and returns (late ones included), or
     NULL when unknown.  Caller owns. */
 json_t *fl_store_job_get(fl_store_t *self, const char *jid);
+/*  The highest job id stored ("" when none) into OUT (32 bytes). */
+void fl_store_last_jid(fl_store_t *self, char out[32]);
 /*  The LIMIT most recent jobs with return counts.  Caller owns. */
 json_t *fl_store_jobs_list(fl_store_t *self, int limit);
 

@@ -142,6 +142,7 @@ s_cmd_run(ctl_t *ctl, int argc, char **argv)
 {
     const char *tgt_type = "glob";
     int timeout = 0;
+    bool timeout_given = false;
     int i = 1;
     /* Options before the target; after FUNCTION only --timeout and --json,
        so that `cmd.run ls -l` keeps its -l.  "--" ends options. */
@@ -161,8 +162,10 @@ s_cmd_run(ctl_t *ctl, int argc, char **argv)
             ctl->json = true;
         } else if (strcmp(a, "--timeout") == 0 && i + 1 < argc) {
             timeout = atoi(argv[++i]);
+            timeout_given = true;
         } else if (strncmp(a, "--timeout=", 10) == 0) {
             timeout = atoi(a + 10);
+            timeout_given = true;
         } else if (strcmp(a, "--") == 0) {
             i++;
             break;
@@ -187,8 +190,10 @@ s_cmd_run(ctl_t *ctl, int argc, char **argv)
             ctl->json = true;
         } else if (opts && strcmp(a, "--timeout") == 0 && i + 1 < argc) {
             timeout = atoi(argv[++i]);
+            timeout_given = true;
         } else if (opts && strncmp(a, "--timeout=", 10) == 0) {
             timeout = atoi(a + 10);
+            timeout_given = true;
         } else {
             const char *eq = strchr(a, '=');
             /* KEY=VALUE is a keyword argument when KEY is a plain name. */
@@ -202,7 +207,7 @@ s_cmd_run(ctl_t *ctl, int argc, char **argv)
             }
         }
     }
-    if (timeout < 0 || timeout > 86400) {
+    if (timeout_given && (timeout < 1 || timeout > 86400)) {
         fprintf(stderr, "fleetctl: --timeout must be 1..86400 seconds\n");
         json_decref(args);
         json_decref(kwargs);
@@ -240,10 +245,11 @@ s_cmd_run(ctl_t *ctl, int argc, char **argv)
     const char *jid = NULL;
     json_t *job = NULL;
     int failed = 0;
-    /* The master ends the job at its deadline; allow it that and a margin. */
-    int wait_ms = ((timeout > 0 ? timeout : 86400) + 15) * 1000;
+    /* The master ends the job at its deadline (it tells us which); allow
+       that and a margin before calling the master gone. */
+    int wait_ms = 30000;
     for (;;) {
-        json_t *reply = s_recv(ctl, job ? wait_ms : 30000);
+        json_t *reply = s_recv(ctl, wait_ms);
         if (!reply) {
             fprintf(stderr, "fleetctl: the master at %s stopped answering\n", ctl->socket_path);
             rc = CTL_UNREACHABLE;
@@ -259,6 +265,7 @@ s_cmd_run(ctl_t *ctl, int argc, char **argv)
         if (strcmp(type, "job") == 0) {
             job = reply;
             jid = fl_json_str(job, "jid");
+            wait_ms = (int) (json_integer_value(json_object_get(job, "timeout")) + 15) * 1000;
             if (!ctl->json && json_array_size(json_object_get(job, "expected")) == 0) {
                 fprintf(stderr, "No minions matched the target.\n");
             }

@@ -34,6 +34,7 @@
 
 struct fl_exec {
     char *jid;
+    char *fun;
     pid_t pid;
     int fd;                 /* read end of the result pipe */
     int timeout_ms;
@@ -413,6 +414,7 @@ fl_exec_start(const fl_exec_req_t *req, char **err)
 
     fl_exec_t *self = fl_calloc(1, sizeof *self);
     self->jid = fl_strdup(req->jid ? req->jid : "");
+    self->fun = fl_strdup(fun);
     self->pid = pid;
     self->fd = fds[0];
     self->timeout_ms = req->ctx.timeout_ms;
@@ -442,6 +444,7 @@ fl_exec_destroy(fl_exec_t **self_p)
     json_decref(self->result);
     free(self->buf);
     free(self->jid);
+    free(self->fun);
     free(self);
     *self_p = NULL;
 }
@@ -502,6 +505,12 @@ pid_t
 fl_exec_pid(const fl_exec_t *self)
 {
     return self->pid;
+}
+
+const char *
+fl_exec_fun(const fl_exec_t *self)
+{
+    return self->fun;
 }
 
 const char *

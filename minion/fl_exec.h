@@ -51,6 +51,7 @@ int fl_exec_check_timeout(fl_exec_t *self, int64_t now_ms);
 int64_t fl_exec_deadline_ms(const fl_exec_t *self);
 pid_t fl_exec_pid(const fl_exec_t *self);
 const char *fl_exec_jid(const fl_exec_t *self);
+const char *fl_exec_fun(const fl_exec_t *self);
 
 /*  Valid once finished: {"ret": ..., "retcode": N, "success": bool}.
     A timeout gives retcode 124 and a ret naming the limit; a crash gives

@@ -85,10 +85,13 @@ struct fl_minion {
     zhashx_t *seen;         /* jid -> "" */
     zlistx_t *seen_order;   /* jids, oldest first */
     char *seen_path;
+    size_t seen_lines;      /* lines in the jobs.seen file */
     int hello_timer;
     int exit_code;
     uint64_t refused;
 };
+
+static void s_seen_compact(fl_minion_t *self);
 
 static int
 s_pointer_compare(const void *a, const void *b)
@@ -126,11 +129,34 @@ s_seen_add(fl_minion_t *self, const char *jid, bool persist)
         }
         char line[40];
         int n = snprintf(line, sizeof line, "%s\n", jid);
-        if (write(fd, line, (size_t) n) != n) {
+        if (write(fd, line, (size_t) n) != n || fsync(fd) != 0) {
             fl_log_warn("cannot record job id in %s", self->seen_path);
         }
         close(fd);
+        self->seen_lines++;
+        s_seen_compact(self);
     }
+}
+
+/*  Rewrites the file with the current window once it has grown well past
+    it, so that it stays small however long the minion runs. */
+static void
+s_seen_compact(fl_minion_t *self)
+{
+    if (self->seen_lines <= 2 * FL_SEEN_JIDS) {
+        return;
+    }
+    size_t cap = zlistx_size(self->seen_order) * 40 + 1, off = 0;
+    char *buf = fl_malloc(cap);
+    for (char *jid = zlistx_first(self->seen_order); jid; jid = zlistx_next(self->seen_order)) {
+        off += (size_t) snprintf(buf + off, cap - off, "%s\n", jid);
+    }
+    if (fl_file_write_atomic(self->seen_path, buf, off, 0600) != 0) {
+        fl_log_warn("cannot compact %s", self->seen_path);
+    } else {
+        self->seen_lines = zlistx_size(self->seen_order);
+    }
+    free(buf);
 }
 
 static void
@@ -147,19 +173,8 @@ s_seen_load(fl_minion_t *self)
         lines++;
     }
     free(text);
-    /* Compact the file when it has grown well past the window. */
-    if (lines > 2 * FL_SEEN_JIDS) {
-        size_t cap = zlistx_size(self->seen_order) * 40 + 1, off = 0;
-        char *buf = fl_malloc(cap);
-        for (char *jid = zlistx_first(self->seen_order); jid;
-             jid = zlistx_next(self->seen_order)) {
-            off += (size_t) snprintf(buf + off, cap - off, "%s\n", jid);
-        }
-        if (fl_file_write_atomic(self->seen_path, buf, off, 0600) != 0) {
-            fl_log_warn("cannot compact %s", self->seen_path);
-        }
-        free(buf);
-    }
+    self->seen_lines = lines;
+    s_seen_compact(self);
 }
 
 static int
@@ -245,6 +260,7 @@ s_return_error(fl_minion_t *self, const char *jid, const char *fun, int retcode,
 }
 
 static int s_on_exec(zloop_t *loop, zmq_pollitem_t *item, void *arg);
+static void s_flush_outbox(fl_minion_t *self);
 
 static void
 s_on_job(fl_minion_t *self, const json_t *body)
@@ -332,6 +348,7 @@ s_exec_done(fl_minion_t *self, fl_exec_t *exec)
                          "success", 0);
     }
     json_object_set_new(body, "jid", json_string(fl_exec_jid(exec)));
+    json_object_set_new(body, "fun", json_string(fl_exec_fun(exec)));
     fl_log_info("job %s finished, retcode %lld", fl_exec_jid(exec),
                 (long long) json_integer_value(json_object_get(body, "retcode")));
     s_send_return(self, body);
@@ -386,6 +403,8 @@ s_on_heartbeat(zloop_t *loop, int timer_id, void *arg)
     fl_minion_t *self = arg;
     if (self->state == S_READY) {
         s_send(self, "ping", NULL);
+        /* Returns still unacknowledged (lost on the way) go again. */
+        s_flush_outbox(self);
     }
     return 0;
 }
