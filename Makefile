@@ -12,7 +12,7 @@ BIN ?= build-asan/bin
 endif
 
 CC ?= cc
-PKGS := libczmq libzmq libsodium jansson yaml-0.1 sqlite3
+PKGS := libczmq libzmq libsodium jansson yaml-0.1 sqlite3 libgit2
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
@@ -22,6 +22,7 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes 
         -Wformat=2 -Wvla -Wimplicit-fallthrough -fno-common
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -Icommon -Imaster -Iminion $(PKG_CFLAGS) -MMD -MP
+LDFLAGS += -Wl,--as-needed
 LDLIBS += $(PKG_LIBS) -lpthread
 ifneq ($(SANITIZER),)
 CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer

@@ -7,7 +7,8 @@
 
 enum {
     FL_FN_NEEDS_ROOT = 1 << 0,  /* touches the system: runs in the privileged side */
-    FL_FN_TEST_MODE = 1 << 1    /* supports test=true dry runs */
+    FL_FN_TEST_MODE = 1 << 1,   /* supports test=true dry runs */
+    FL_FN_STATE = 1 << 2        /* the master compiles states for each minion first */
 };
 
 typedef struct {

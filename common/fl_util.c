@@ -2,6 +2,7 @@
 #include "fl_util.h"
 
 #include <fcntl.h>
+#include <ftw.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -129,6 +130,24 @@ fl_mkdir_p(const char *path, mode_t mode)
         return -1;
     }
     return 0;
+}
+
+static int
+s_rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    FL_UNUSED(st);
+    FL_UNUSED(ftw);
+    return (flag == FTW_DP ? rmdir(path) : unlink(path)) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+int
+fl_rm_rf(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0) {
+        return errno == ENOENT ? 0 : -1;
+    }
+    return nftw(path, s_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 char *

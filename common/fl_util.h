@@ -13,6 +13,9 @@ char *fl_file_read(const char *path, size_t max_bytes, size_t *len_out);
 int fl_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
 /*  mkdir -p with MODE for every directory it creates. */
 int fl_mkdir_p(const char *path, mode_t mode);
+/*  Removes PATH and everything below it (no symlinks followed); 0 when
+    it is gone (or was never there). */
+int fl_rm_rf(const char *path);
 /*  Joins a directory and a file name; caller frees. Absolute NAME wins. */
 char *fl_path_join(const char *dir, const char *name);
 /*  The directory part of PATH ("." when none); caller frees. */

@@ -29,9 +29,10 @@
     scalar, has a NULL root.
 
     fl_yaml_to_json applies YAML 1.1 implicit typing as PyYAML's resolver
-    does (and so as Salt reads states, pillar and config), with two
+    does (and so as Salt reads states, pillar and config), with three
     deliberate differences: 0o17 is an octal integer (YAML 1.2 spelling, as
-    the header promises), and sexagesimal numbers ("22:22" is 1342 in YAML
+    the header promises) while 0644 is the decimal 644 (so that an unquoted
+    file mode means what it looks like, instead of 420), and sexagesimal numbers ("22:22" is 1342 in YAML
     1.1) are not recognised: they stay strings, which is what people mean
     when they write a port mapping or a time.  Floats need a '.' and an
     exponent needs a sign ("1.5e+3"; "1e5" stays a string), as in PyYAML.
@@ -896,7 +897,10 @@ s_parse_int(const char *s, size_t len, long long *out)
             base = 2;
             i += 2;
         } else {
-            base = 8;
+            /* "0644" is 644, not YAML 1.1's octal 420: in state files a
+               leading zero is a file mode, and file states read 644 as
+               0644.  (0o17 is still octal.) */
+            base = 10;
             i += 1;
         }
     } else if (s[i] < '0' || s[i] > '9') {

@@ -251,6 +251,56 @@ s_cmd_job(fl_master_t *self, zframe_t *client, const json_t *req)
     s_result(self, client, job);
 }
 
+/*  Compiles states for the targeted minions without running anything:
+    what `fleetctl state show TARGET` prints. */
+static void
+s_cmd_state_show(fl_master_t *self, zframe_t *client, const json_t *req)
+{
+    const char *tgt = fl_json_str(req, "tgt");
+    const char *tgt_type = fl_json_str(req, "tgt_type");
+    json_t *args = json_object_get(req, "args");
+    if (!tgt || (args && !json_is_array(args))) {
+        fl_control_error(self, client, 2, "state.show needs tgt and args (array)");
+        return;
+    }
+    json_t *diag = NULL;
+    json_t *expected = fl_peers_resolve(self, tgt, tgt_type ? tgt_type : "glob", &diag);
+    if (!expected) {
+        fl_control_reply(self, client, json_pack("{s:s, s:s, s:i, s:o}", "type", "error", "msg",
+                                                 "bad target", "exit", 2, "diag", diag));
+        return;
+    }
+    char commit[41] = "";
+    char *err = NULL;
+    fl_src_t *tree = fl_states_open_tree(self, commit, &err);
+    if (!tree) {
+        json_decref(expected);
+        fl_control_error(self, client, 2, "%s", err);
+        free(err);
+        return;
+    }
+    fl_src_t *pillar_src = fl_states_open_pillar(self);
+    json_t *minions = json_object();
+    size_t i;
+    json_t *id;
+    json_array_foreach(expected, i, id) {
+        fl_peer_t *peer = fl_peers_by_id(self, json_string_value(id));
+        fl_diag_t *errors = fl_diag_new();
+        json_t *compiled = fl_states_compile(tree, pillar_src, peer->id, peer->grains, args,
+                                             errors);
+        json_object_set_new(minions, peer->id,
+                            compiled ? json_pack("{s:O}", "chunks",
+                                                 json_object_get(compiled, "chunks"))
+                                     : json_pack("{s:o}", "errors", fl_states_errors(errors)));
+        json_decref(compiled);
+        fl_diag_destroy(&errors);
+    }
+    fl_src_destroy(&tree);
+    fl_src_destroy(&pillar_src);
+    json_decref(expected);
+    s_result(self, client, json_pack("{s:s, s:o}", "commit", commit, "minions", minions));
+}
+
 static void
 s_cmd_stats(fl_master_t *self, zframe_t *client, const json_t *req)
 {
@@ -290,6 +340,7 @@ static const struct {
     { "key.show", s_cmd_key_show },
     { "ping", s_cmd_ping },
     { "run", s_cmd_run },
+    { "state.show", s_cmd_state_show },
     { "stats", s_cmd_stats },
 };
 

@@ -92,6 +92,23 @@ s_on_deadline(zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
+/*  A minion whose states do not compile: the errors are its return (as
+    Salt reports them), stored and shown at once; nothing is sent to it. */
+static void
+s_compile_failed(fl_master_t *self, fl_job_t *job, const char *id, const char *fun,
+                 const fl_diag_t *diag)
+{
+    json_t *errors = fl_states_errors(diag);
+    if (fl_store_return_insert(self->store, job->jid, id, 1, false, errors, fl_time_s()) == 1) {
+        self->counters[FL_CNT_RETURNS]++;
+    }
+    json_t *out = json_pack("{s:s, s:s, s:s, s:s, s:O, s:i, s:b}", "type", "return", "jid",
+                            job->jid, "minion", id, "fun", fun, "ret", errors, "retcode", 1,
+                            "success", 0);
+    fl_control_reply(self, job->client, out);
+    json_decref(errors);
+}
+
 void
 fl_jobs_run(fl_master_t *self, zframe_t *client, const json_t *req)
 {
@@ -131,6 +148,20 @@ fl_jobs_run(fl_master_t *self, zframe_t *client, const json_t *req)
         fl_control_reply(self, client, reply);
         return;
     }
+    /* State runs compile per minion from one commit of the state tree. */
+    bool is_state = (spec->flags & FL_FN_STATE) != 0;
+    char commit[41] = "";
+    fl_src_t *tree = NULL, *pillar_src = NULL;
+    if (is_state) {
+        tree = fl_states_open_tree(self, commit, &err);
+        if (!tree) {
+            json_decref(expected);
+            fl_control_error(self, client, 2, "%s", err);
+            free(err);
+            return;
+        }
+        pillar_src = fl_states_open_pillar(self);
+    }
     char jid[32];
     s_new_jid(self, jid);
     json_t *job_rec = json_pack("{s:s, s:I, s:s, s:s, s:s, s:O, s:O, s:I, s:s}", "jid", jid,
@@ -138,9 +169,14 @@ fl_jobs_run(fl_master_t *self, zframe_t *client, const json_t *req)
                                 tgt_type ? tgt_type : "glob", "fun", fun, "args", args, "kwargs",
                                 kwargs, "timeout", timeout, "user",
                                 fl_json_str(req, "user") ? fl_json_str(req, "user") : "");
+    if (is_state) {
+        json_object_set_new(job_rec, "commit", json_string(commit));
+    }
     if (fl_store_job_insert(self->store, job_rec, expected) != 0) {
         json_decref(job_rec);
         json_decref(expected);
+        fl_src_destroy(&tree);
+        fl_src_destroy(&pillar_src);
         fl_control_error(self, client, 1, "cannot store the job: %s",
                          fl_store_errmsg(self->store));
         return;
@@ -148,6 +184,9 @@ fl_jobs_run(fl_master_t *self, zframe_t *client, const json_t *req)
     self->counters[FL_CNT_JOBS]++;
     json_t *reply = json_pack("{s:s, s:s, s:O, s:I}", "type", "job", "jid", jid, "expected",
                               expected, "timeout", timeout);
+    if (is_state) {
+        json_object_set_new(reply, "commit", json_string(commit));
+    }
     fl_control_reply(self, client, reply);
 
     fl_job_t *job = fl_calloc(1, sizeof *job);
@@ -165,13 +204,38 @@ fl_jobs_run(fl_master_t *self, zframe_t *client, const json_t *req)
     json_array_foreach(expected, i, id_j) {
         const char *id = json_string_value(id_j);
         fl_peer_t *peer = fl_peers_by_id(self, id);
-        if (peer && peer->connected && fl_master_send(self, peer, "job", body) == 0) {
+        if (!peer || !peer->connected) {
+            json_object_set_new(job->missing, id, json_string("not connected"));
+            continue;
+        }
+        json_t *own = NULL;
+        if (is_state) {
+            fl_diag_t *errors = fl_diag_new();
+            json_t *compiled = fl_states_compile(tree, pillar_src, id, peer->grains, args,
+                                                 errors);
+            if (!compiled) {
+                s_compile_failed(self, job, id, fun, errors);
+                fl_diag_destroy(&errors);
+                continue;
+            }
+            fl_diag_destroy(&errors);
+            own = json_deep_copy(body);
+            json_t *own_kwargs = json_object_get(own, "kwargs");
+            json_object_set(own_kwargs, "__chunks__", json_object_get(compiled, "chunks"));
+            json_object_set(own_kwargs, "__pillar__", json_object_get(compiled, "pillar"));
+            json_object_set_new(own, "commit", json_string(commit));
+            json_decref(compiled);
+        }
+        if (fl_master_send(self, peer, "job", own ? own : body) == 0) {
             zhashx_insert(job->waiting, id, (void *) "");
         } else {
             json_object_set_new(job->missing, id, json_string("not connected"));
         }
+        json_decref(own);
     }
     json_decref(body);
+    fl_src_destroy(&tree);
+    fl_src_destroy(&pillar_src);
     json_decref(job_rec);
     json_decref(expected);
     zhashx_insert(self->jobs, jid, job);

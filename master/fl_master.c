@@ -30,6 +30,12 @@ const fl_cfg_spec_t fl_master_config_spec[] = {
     { "pki_root", FL_CFG_PATH, NULL, 0, 0, false,
       "fleet root public key (root.pub, or the directory holding it): minions with a "
       "certificate it signed are accepted at once" },
+    { "state_dir", FL_CFG_PATH, NULL, 0, 0, false,
+      "the state tree: a git work tree or bare repository holding top.sls and SLS files" },
+    { "state_ref", FL_CFG_STRING, "HEAD", 0, 0, false,
+      "the commit of state_dir that state runs compile from (branch, tag, HEAD or id)" },
+    { "pillar_dir", FL_CFG_PATH, NULL, 0, 0, false,
+      "pillar: a directory with its own top.sls; each minion gets only what targets it" },
     { "log_level", FL_CFG_LOGLEVEL, "notice", 0, 0, false,
       "error, warning, notice, info or debug" },
     { "job_timeout", FL_CFG_INT, "10", 1, 86400, false,
@@ -289,6 +295,27 @@ s_dispatch(fl_master_t *self, fl_peer_t *peer, const fl_msg_t *msg, const char *
         fl_master_send(self, peer, "pong", NULL);
     } else if (strcmp(type, "return") == 0) {
         fl_jobs_on_return(self, peer, fl_msg_body(msg));
+    } else if (strcmp(type, "file_req") == 0) {
+        json_t *body = fl_msg_body(msg);
+        const char *jid = fl_json_str(body, "jid");
+        char commit[41] = "";
+        json_t *reply = NULL;
+        if (!jid || fl_store_job_commit_for(self->store, jid, peer->id, commit) != 1) {
+            s_refuse(self, FL_CNT_FILE_REFUSED, desc, "file request for job %.32s, which "
+                     "minion '%s' was not given", jid ? jid : "?", peer->id);
+            reply = json_pack("{s:s, s:s, s:s}", "jid", jid ? jid : "", "path",
+                              fl_json_str(body, "path") ? fl_json_str(body, "path") : "",
+                              "error", "not your job");
+        } else {
+            bool refused = false;
+            reply = fl_fileserver_answer(self->files, commit, body, &refused);
+            if (refused) {
+                s_refuse(self, FL_CNT_FILE_REFUSED, desc, "file request '%.200s': %s",
+                         fl_json_str(reply, "path"), fl_json_str(reply, "error"));
+            }
+        }
+        fl_master_send(self, peer, "file", reply);
+        json_decref(reply);
     } else if (strcmp(type, "grains") == 0) {
         json_t *grains = json_object_get(fl_msg_body(msg), "grains");
         if (!json_is_object(grains)) {
@@ -572,6 +599,7 @@ fl_master_new(fl_config_t **config_p, char **err)
     self->peers_by_id = zhashx_new();
     self->revoked_curve = zhashx_new();
     self->jobs = fl_jobs_table_new();
+    self->files = fl_fileserver_new(fl_config_str(self->config, "state_dir"));
     if (fl_master_init_data(self->config, err) != 0) {
         goto fail;
     }
@@ -615,6 +643,7 @@ fl_master_destroy(fl_master_t **self_p)
     }
     fl_master_t *self = *self_p;
     zhashx_destroy(&self->jobs);
+    fl_fileserver_destroy(&self->files);
     zloop_destroy(&self->loop);
     zsock_destroy(&self->router);
     zsock_destroy(&self->control);

@@ -5,7 +5,9 @@
 #define FL_MASTER_INT_H
 
 #include "fl_config.h"
+#include "fl_fileserver.h"
 #include "fl_keys.h"
+#include "fl_src.h"
 #include "fl_log.h"
 #include "fl_master.h"
 #include "fl_store.h"
@@ -34,6 +36,7 @@
     X(FOREIGN_RETURN, "refused: return for a job the minion was not given")     \
     X(DUP_RETURN, "refused: second return for the same job")                    \
     X(ZAP_DENIED, "handshakes denied (revoked or rejected key)")                \
+    X(FILE_REFUSED, "file requests refused (not its job, or an unsafe path)")                \
     X(HELLO, "hellos")                                                          \
     X(RETURNS, "returns stored")                                                \
     X(JOBS, "jobs created")
@@ -82,6 +85,7 @@ struct fl_master {
     zhashx_t *peers_by_id;      /* id -> fl_peer_t (borrowed) */
     zhashx_t *revoked_curve;    /* curve hex -> "" */
     zhashx_t *jobs;             /* jid -> fl_job_t (owner): jobs with a watcher */
+    fl_fileserver_t *files;
     char last_jid[32];
     uint64_t counters[FL_CNT__COUNT];
     int64_t started;
@@ -113,6 +117,16 @@ void fl_jobs_run(fl_master_t *self, zframe_t *client, const json_t *req);
 void fl_jobs_on_return(fl_master_t *self, fl_peer_t *peer, const json_t *body);
 /*  The jid -> job table, owning its jobs. */
 zhashx_t *fl_jobs_table_new(void);
+
+/*  fl_states.c */
+fl_src_t *fl_states_open_tree(fl_master_t *self, char commit[41], char **err);
+/*  NULL when no pillar_dir is configured (every minion gets {}). */
+fl_src_t *fl_states_open_pillar(fl_master_t *self);
+/*  {"chunks": [...], "pillar": {...}} for one minion, or NULL with DIAG. */
+json_t *fl_states_compile(fl_src_t *tree, fl_src_t *pillar_src, const char *id,
+                          const json_t *grains, const json_t *sls_args, fl_diag_t *diag);
+/*  The errors of DIAG as Salt returns them: a list of strings. */
+json_t *fl_states_errors(const fl_diag_t *diag);
 
 /*  fl_control.c */
 int fl_control_on_readable(zloop_t *loop, zsock_t *sock, void *arg);

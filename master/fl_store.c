@@ -76,6 +76,8 @@ static const char *s_migrations[] = {
     "  success INTEGER,"
     "  ret TEXT,"
     "  PRIMARY KEY (jid, minion)) WITHOUT ROWID;",
+    /* 2: the state tree commit a state run was compiled from */
+    "ALTER TABLE jobs ADD COLUMN state_commit TEXT;",
 };
 
 static int
@@ -413,8 +415,8 @@ fl_store_job_insert(fl_store_t *self, const json_t *job, const json_t *expected)
     }
     int rc = -1;
     sqlite3_stmt *st = s_prepare(self, "INSERT INTO jobs (jid, created, user, tgt, tgt_type, "
-                                       "fun, args, kwargs, timeout, nexpected) "
-                                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                                       "fun, args, kwargs, timeout, nexpected, state_commit) "
+                                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     if (st) {
         char *args = fl_json_compact(json_object_get(job, "args"));
         char *kwargs = fl_json_compact(json_object_get(job, "kwargs"));
@@ -428,6 +430,7 @@ fl_store_job_insert(fl_store_t *self, const json_t *job, const json_t *expected)
         s_bind_text(st, 8, kwargs);
         sqlite3_bind_int64(st, 9, json_integer_value(json_object_get(job, "timeout")));
         sqlite3_bind_int64(st, 10, (sqlite3_int64) json_array_size(expected));
+        s_bind_text(st, 11, fl_json_str(job, "commit"));
         free(args);
         free(kwargs);
         rc = s_step_done(self, st);
@@ -506,10 +509,14 @@ s_job_row(sqlite3_stmt *st)
     json_t *kwargs = s_column_json(st, 7);
     json_object_set_new(job, "args", args ? args : json_array());
     json_object_set_new(job, "kwargs", kwargs ? kwargs : json_object());
+    if (sqlite3_column_type(st, 10) != SQLITE_NULL) {
+        json_object_set_new(job, "commit", json_string((const char *) sqlite3_column_text(st, 10)));
+    }
     return job;
 }
 
-#define JOB_COLS "jid, created, user, tgt, tgt_type, fun, args, kwargs, timeout, nexpected"
+#define JOB_COLS \
+    "jid, created, user, tgt, tgt_type, fun, args, kwargs, timeout, nexpected, state_commit"
 
 json_t *
 fl_store_job_get(fl_store_t *self, const char *jid)
@@ -554,6 +561,26 @@ fl_store_job_get(fl_store_t *self, const char *jid)
     return job;
 }
 
+int
+fl_store_job_commit_for(fl_store_t *self, const char *jid, const char *minion,
+                        char commit_out[41])
+{
+    commit_out[0] = '\0';
+    sqlite3_stmt *st = s_prepare(self, "SELECT j.state_commit FROM jobs j JOIN returns r "
+                                       "ON r.jid = j.jid WHERE j.jid = ? AND r.minion = ?");
+    if (!st) {
+        return -1;
+    }
+    s_bind_text(st, 1, jid);
+    s_bind_text(st, 2, minion);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW && sqlite3_column_text(st, 0)) {
+        snprintf(commit_out, 41, "%s", (const char *) sqlite3_column_text(st, 0));
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
 void
 fl_store_last_jid(fl_store_t *self, char out[32])
 {
@@ -581,8 +608,8 @@ fl_store_jobs_list(fl_store_t *self, int limit)
     sqlite3_bind_int(st, 1, limit);
     while (sqlite3_step(st) == SQLITE_ROW) {
         json_t *job = s_job_row(st);
-        json_object_set_new(job, "returned", json_integer(sqlite3_column_int64(st, 10)));
-        json_object_set_new(job, "failed", json_integer(sqlite3_column_int64(st, 11)));
+        json_object_set_new(job, "returned", json_integer(sqlite3_column_int64(st, 11)));
+        json_object_set_new(job, "failed", json_integer(sqlite3_column_int64(st, 12)));
         json_array_append_new(list, job);
     }
     sqlite3_finalize(st);

@@ -70,6 +70,10 @@ int fl_store_return_insert(fl_store_t *self, const char *jid, const char *minion
 /*  The job with its expected minions and returns (late ones included), or
     NULL when unknown.  Caller owns. */
 json_t *fl_store_job_get(fl_store_t *self, const char *jid);
+/*  For the file server: 1 when job JID expects MINION (COMMIT_OUT gets the
+    job's state tree commit, "" when none), 0 when not, -1 on error. */
+int fl_store_job_commit_for(fl_store_t *self, const char *jid, const char *minion,
+                            char commit_out[41]);
 /*  The highest job id stored ("" when none) into OUT (32 bytes). */
 void fl_store_last_jid(fl_store_t *self, char out[32]);
 /*  The LIMIT most recent jobs with return counts.  Caller owns. */

@@ -29,6 +29,9 @@ s_usage(void)
             "usage: fleetctl [--socket PATH] [--json] COMMAND ...\n"
             "commands:\n"
             "  run [-L|-G|-P|-E|-C] TARGET FUNCTION [ARG...] [KEY=VALUE...] [--timeout S]\n"
+            "  apply [-L|-G|-P|-E|-C] TARGET [SLS...] [--test] [--timeout S]\n"
+            "  state show TARGET [SLS...]\n"
+            "  state show --states DIR --grains FILE [--pillar FILE|--pillar-dir DIR] [SLS...]\n"
             "  key list | accept ID | accept --all | reject ID | delete ID | revoke ID | show ID\n"
             "  jobs [--limit N] | job JID\n"
             "  stats | ping | functions\n"
@@ -281,6 +284,9 @@ s_cmd_run(ctl_t *ctl, int argc, char **argv)
                                               json_object_get(reply, "ret"), "retcode",
                                               json_object_get(reply, "retcode"), "success",
                                               json_object_get(reply, "success")));
+            } else if (strcmp(fun, "state.apply") == 0) {
+                fleetctl_print_highstate(stdout, minion, json_object_get(reply, "ret"));
+                fflush(stdout);
             } else {
                 printf("%s:\n", minion);
                 fleetctl_print_nested(stdout, json_object_get(reply, "ret"), 4);
@@ -322,6 +328,141 @@ s_cmd_run(ctl_t *ctl, int argc, char **argv)
     json_decref(missing);
     json_decref(returns);
     json_decref(job);
+    return rc;
+}
+
+/*  Splits `apply`/`state show` arguments: target options (kept for run),
+    --test, then TARGET and SLS names. */
+static int
+s_split_target_args(int argc, char **argv, char **opts, int *nopts, bool *test, bool *json,
+                    int *first_positional)
+{
+    *nopts = 0;
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--test") == 0) {
+            *test = true;
+        } else if (strcmp(a, "--json") == 0) {
+            *json = true;
+        } else if (strcmp(a, "--timeout") == 0 && i + 1 < argc) {
+            opts[(*nopts)++] = argv[i++];
+            opts[(*nopts)++] = argv[i];
+        } else if (strcmp(a, "--") == 0) {
+            i++;
+            break;
+        } else {
+            opts[(*nopts)++] = argv[i];
+        }
+    }
+    *first_positional = i;
+    return i < argc ? 0 : -1;
+}
+
+/*  fleetctl apply [-L|-G|-P|-E|-C] TARGET [SLS...] [--test] [--timeout S]:
+    state.apply, the highstate when no SLS is named. */
+static int
+s_cmd_apply(ctl_t *ctl, int argc, char **argv)
+{
+    char **run = fl_calloc((size_t) argc + 8, sizeof *run);
+    char **opts = fl_calloc((size_t) argc + 1, sizeof *opts);
+    int nopts = 0, first = 0, n = 0;
+    bool test = false;
+    /* --test and --json may also come last, as Salt's test=True does. */
+    char **args = fl_calloc((size_t) argc + 1, sizeof *args);
+    int nargs = 0;
+    for (int i = 0; i < argc; i++) {
+        if (i > 0 && strcmp(argv[i], "--test") == 0) {
+            test = true;
+        } else if (i > 0 && strcmp(argv[i], "--json") == 0) {
+            ctl->json = true;
+        } else {
+            args[nargs++] = argv[i];
+        }
+    }
+    int rc;
+    if (s_split_target_args(nargs, args, opts, &nopts, &test, &ctl->json, &first) != 0) {
+        rc = s_usage();
+    } else {
+        run[n++] = "run";
+        for (int i = 0; i < nopts; i++) {
+            run[n++] = opts[i];
+        }
+        run[n++] = args[first];
+        run[n++] = "state.apply";
+        run[n++] = "--";
+        for (int i = first + 1; i < nargs; i++) {
+            run[n++] = args[i];
+        }
+        if (test) {
+            run[n++] = "test=true";
+        }
+        rc = s_cmd_run(ctl, n, run);
+    }
+    free(args);
+    free(opts);
+    free(run);
+    return rc;
+}
+
+/*  fleetctl state show TARGET [SLS...]: what the master would send each
+    minion, compiled and not applied.  With --states/--grains: offline. */
+static int
+s_cmd_state(ctl_t *ctl, int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "show") != 0) {
+        return s_usage();
+    }
+    for (int i = 2; i < argc; i++) {
+        if (strncmp(argv[i], "--grains", 8) == 0 || strncmp(argv[i], "--states", 8) == 0) {
+            return fleetctl_state_show_offline(argc - 1, argv + 1, ctl->json);
+        }
+    }
+    char *opts[64];
+    int nopts = 0, first = 0;
+    bool test = false;
+    if (argc - 1 > 60 || s_split_target_args(argc - 1, argv + 1, opts, &nopts, &test, &ctl->json,
+                                             &first) != 0) {
+        return s_usage();
+    }
+    const char *tgt_type = "glob";
+    for (int i = 0; i < nopts; i++) {
+        tgt_type = strcmp(opts[i], "-L") == 0   ? "list"
+                   : strcmp(opts[i], "-G") == 0 ? "grain"
+                   : strcmp(opts[i], "-P") == 0 ? "grain_pcre"
+                   : strcmp(opts[i], "-E") == 0 ? "pcre"
+                   : strcmp(opts[i], "-C") == 0 ? "compound"
+                                                : tgt_type;
+    }
+    json_t *sls = json_array();
+    for (int i = first + 2; i < argc; i++) {
+        json_array_append_new(sls, json_string(argv[i]));
+    }
+    int rc;
+    json_t *data = s_call(ctl,
+                          json_pack("{s:s, s:s, s:s, s:o}", "cmd", "state.show", "tgt",
+                                    argv[first + 1], "tgt_type", tgt_type, "args", sls),
+                          &rc);
+    if (!data) {
+        return rc;
+    }
+    if (ctl->json) {
+        s_print_json(data);
+    } else {
+        printf("state tree commit %s\n", fl_json_str(data, "commit"));
+        const char *id;
+        json_t *m;
+        json_object_foreach(json_object_get(data, "minions"), id, m) {
+            printf("%s:\n", id);
+            if (json_object_get(m, "errors")) {
+                fleetctl_print_nested(stdout, json_object_get(m, "errors"), 4);
+                rc = CTL_FAILED;
+            } else {
+                fleetctl_print_chunks(stdout, json_object_get(m, "chunks"));
+            }
+        }
+    }
+    json_decref(data);
     return rc;
 }
 
@@ -451,6 +592,9 @@ s_cmd_job(ctl_t *ctl, int argc, char **argv)
     } else {
         char *args = fl_json_compact(json_object_get(data, "args"));
         char *kwargs = fl_json_compact(json_object_get(data, "kwargs"));
+        if (fl_json_str(data, "commit")) {
+            printf("commit:   %s\n", fl_json_str(data, "commit"));
+        }
         printf("jid:      %s\nfunction: %s %s %s\ntarget:   %s (%s)\nuser:     %s\n",
                fl_json_str(data, "jid"), fl_json_str(data, "fun"), args, kwargs,
                fl_json_str(data, "tgt"), fl_json_str(data, "tgt_type"),
@@ -565,6 +709,10 @@ main(int argc, char **argv)
     int rc;
     if (strcmp(cmd, "run") == 0) {
         rc = s_cmd_run(&ctl, n, rest);
+    } else if (strcmp(cmd, "apply") == 0) {
+        rc = s_cmd_apply(&ctl, n, rest);
+    } else if (strcmp(cmd, "state") == 0) {
+        rc = s_cmd_state(&ctl, n, rest);
     } else if (strcmp(cmd, "key") == 0) {
         rc = s_cmd_key(&ctl, n, rest);
     } else if (strcmp(cmd, "jobs") == 0) {

@@ -15,6 +15,14 @@ int fleetctl_pki(int argc, char **argv);
 
 /*  Prints V the way Salt's nested outputter does, indented by INDENT. */
 void fleetctl_print_nested(FILE *out, const json_t *v, int indent);
+/*  Prints one minion's state.apply return the way Salt's highstate
+    outputter does (each state, then a summary).  Returns the number of
+    failed states (compile errors count as one). */
+int fleetctl_print_highstate(FILE *out, const char *minion, const json_t *ret);
+/*  Prints compiled low chunks (fleetctl state show) for people. */
+void fleetctl_print_chunks(FILE *out, const json_t *chunks);
+/*  `fleetctl state show` without a master: compiles a local tree. */
+int fleetctl_state_show_offline(int argc, char **argv, bool json);
 /*  Parses a command-line value as Salt does for key=value arguments:
     true/false/null/integers/floats typed, everything else a string. */
 json_t *fleetctl_parse_value(const char *text);

@@ -11,6 +11,7 @@
 #include "fl_minion.h"
 #include "fl_cert.h"
 #include "fl_exec.h"
+#include "fl_fetch.h"
 #include "fl_grains.h"
 #include "fl_json.h"
 #include "fl_keys.h"
@@ -29,6 +30,7 @@
 #define FL_SEEN_JIDS 4096       /* job ids remembered against replay */
 #define FL_OUTBOX_MAX 1024      /* unacknowledged returns kept */
 #define FL_HELLO_TIMEOUT_MS 10000
+#define FL_FETCH_TIMEOUT_MS 60000  /* a state job waits this long for its files */
 
 const fl_cfg_spec_t fl_minion_config_spec[] = {
     { "id", FL_CFG_STRING, NULL, 0, 0, false, "minion id (default: the host name)" },
@@ -80,6 +82,7 @@ struct fl_minion {
     uint64_t master_seq;
     s_state_t state;
     zlistx_t *execs;        /* running fl_exec_t (owner) */
+    zhashx_t *fetching;     /* jid -> s_pending_t: state jobs waiting for files */
     zhashx_t *outbox;       /* jid -> return body (json_t, owner) */
     zlistx_t *outbox_order; /* jids in the order they were queued */
     zhashx_t *seen;         /* jid -> "" */
@@ -92,6 +95,23 @@ struct fl_minion {
 };
 
 static void s_seen_compact(fl_minion_t *self);
+
+/*  A state job whose files are being fetched before its worker starts. */
+typedef struct {
+    fl_fetch_t *fetch;
+    json_t *body;   /* the job message body */
+} s_pending_t;
+
+static void
+s_pending_destroy(s_pending_t **self_p)
+{
+    if (self_p && *self_p) {
+        fl_fetch_destroy(&(*self_p)->fetch);
+        json_decref((*self_p)->body);
+        free(*self_p);
+        *self_p = NULL;
+    }
+}
 
 static int
 s_pointer_compare(const void *a, const void *b)
@@ -261,6 +281,10 @@ s_return_error(fl_minion_t *self, const char *jid, const char *fun, int retcode,
 
 static int s_on_exec(zloop_t *loop, zmq_pollitem_t *item, void *arg);
 static void s_flush_outbox(fl_minion_t *self);
+static void s_start(fl_minion_t *self, const char *jid, const char *fun, const json_t *args,
+                    const json_t *kwargs);
+static void s_fetch_then_start(fl_minion_t *self, const json_t *body);
+static void s_fetch_step(fl_minion_t *self, s_pending_t *pending);
 
 static void
 s_on_job(fl_minion_t *self, const json_t *body)
@@ -308,6 +332,23 @@ s_on_job(fl_minion_t *self, const json_t *body)
         free(err);
         return;
     }
+    if ((long) zlistx_size(self->execs) >= fl_config_int(self->config, "max_jobs")) {
+        s_return_error(self, jid, fun, 1, "minion busy: too many jobs running");
+        return;
+    }
+    if (spec->flags & FL_FN_STATE) {
+        s_fetch_then_start(self, body);
+        return;
+    }
+    s_start(self, jid, fun, args, kwargs);
+}
+
+/*  Forks the worker for a job that passed every check. */
+static void
+s_start(fl_minion_t *self, const char *jid, const char *fun, const json_t *args,
+        const json_t *kwargs)
+{
+    char *err = NULL;
     fl_exec_req_t req = {
         .jid = jid, .fun = fun, .args = args, .kwargs = kwargs,
         .ctx = { .minion_id = self->id, .grains = self->grains, .root_dir = self->root_dir,
@@ -316,10 +357,6 @@ s_on_job(fl_minion_t *self, const json_t *body)
     };
     if (!fl_registry_available(fun, &req.ctx)) {
         s_return_error(self, jid, fun, 2, "function not available on this minion");
-        return;
-    }
-    if ((long) zlistx_size(self->execs) >= fl_config_int(self->config, "max_jobs")) {
-        s_return_error(self, jid, fun, 1, "minion busy: too many jobs running");
         return;
     }
     fl_exec_t *exec = fl_exec_start(&req, &err);
@@ -332,6 +369,78 @@ s_on_job(fl_minion_t *self, const json_t *body)
     zlistx_add_end(self->execs, exec);
     zmq_pollitem_t item = { NULL, fl_exec_fd(exec), ZMQ_POLLIN, 0 };
     zloop_poller(self->loop, &item, s_on_exec, self);
+}
+
+static char *
+s_files_dir(fl_minion_t *self, const char *jid)
+{
+    return fl_sprintf("%s/files/%s", fl_config_str(self->config, "cache_dir"), jid);
+}
+
+/*  A state job's files are all here (or given up on): start its worker with
+    the map of local copies and the reasons for any that are missing. */
+static void
+s_start_state(fl_minion_t *self, const json_t *body, const fl_fetch_t *fetch)
+{
+    const char *jid = fl_json_str(body, "jid");
+    json_t *kwargs = json_deep_copy(json_object_get(body, "kwargs"));
+    json_object_set_new(kwargs, "__files__",
+                        fetch ? json_deep_copy(fl_fetch_files(fetch)) : json_object());
+    json_object_set_new(kwargs, "__file_errors__",
+                        fetch ? json_deep_copy(fl_fetch_errors(fetch)) : json_object());
+    json_object_set_new(kwargs, "__cache_dir__",
+                        json_string(fl_config_str(self->config, "cache_dir")));
+    s_start(self, jid, fl_json_str(body, "fun"), json_object_get(body, "args"), kwargs);
+    json_decref(kwargs);
+}
+
+static void
+s_fetch_then_start(fl_minion_t *self, const json_t *body)
+{
+    const char *jid = fl_json_str(body, "jid");
+    json_t *urls = fl_fetch_urls(json_object_get(json_object_get(body, "kwargs"), "__chunks__"));
+    if (json_array_size(urls) == 0) {
+        json_decref(urls);
+        s_start_state(self, body, NULL);
+        return;
+    }
+    char *dir = s_files_dir(self, jid);
+    s_pending_t *pending = fl_calloc(1, sizeof *pending);
+    pending->fetch = fl_fetch_new(jid, urls, dir);
+    pending->body = json_deep_copy(body);
+    free(dir);
+    fl_log_info("job %s: fetching %zu file(s) from the master", jid, json_array_size(urls));
+    json_decref(urls);
+    zhashx_insert(self->fetching, jid, pending);
+    s_fetch_step(self, pending);
+}
+
+/*  Asks for the next piece, or starts the job when every file is in. */
+static void
+s_fetch_step(fl_minion_t *self, s_pending_t *pending)
+{
+    json_t *req = fl_fetch_request(pending->fetch);
+    if (req) {
+        s_send(self, "file_req", req);
+        json_decref(req);
+        return;
+    }
+    char *jid = fl_strdup(fl_json_str(pending->body, "jid"));
+    s_start_state(self, pending->body, pending->fetch);
+    zhashx_delete(self->fetching, jid);  /* destroys PENDING */
+    free(jid);
+}
+
+static void
+s_on_file(fl_minion_t *self, const json_t *body)
+{
+    const char *jid = fl_json_str(body, "jid");
+    s_pending_t *pending = jid ? zhashx_lookup(self->fetching, jid) : NULL;
+    if (!pending || fl_fetch_on_reply(pending->fetch, body) != 0) {
+        fl_log_warnx("file reply for no pending request (job %.32s)", jid ? jid : "?");
+        return;
+    }
+    s_fetch_step(self, pending);
 }
 
 /*  A worker finished: send its result and forget it. */
@@ -352,6 +461,9 @@ s_exec_done(fl_minion_t *self, fl_exec_t *exec)
     fl_log_info("job %s finished, retcode %lld", fl_exec_jid(exec),
                 (long long) json_integer_value(json_object_get(body, "retcode")));
     s_send_return(self, body);
+    char *dir = s_files_dir(self, fl_exec_jid(exec));
+    fl_rm_rf(dir);
+    free(dir);
     void *handle = zlistx_find(self->execs, exec);
     zlistx_delete(self->execs, handle);  /* destroys EXEC */
 }
@@ -379,6 +491,15 @@ s_on_tick(zloop_t *loop, int timer_id, void *arg)
     FL_UNUSED(timer_id);
     fl_minion_t *self = arg;
     int64_t now = fl_clock_ms();
+    /* A state job whose files do not come (master gone) runs without them:
+       its states that need them fail with the reason. */
+    for (s_pending_t *p = zhashx_first(self->fetching); p; p = zhashx_next(self->fetching)) {
+        if (now - fl_fetch_started_ms(p->fetch) > FL_FETCH_TIMEOUT_MS) {
+            fl_fetch_abandon(p->fetch, "the master did not send the file in time");
+            s_fetch_step(self, p);
+            break;  /* the table changed; the next tick sees the others */
+        }
+    }
     /* s_exec_done changes the list: start over after each finished job. */
     bool again = true;
     while (again) {
@@ -520,6 +641,8 @@ s_on_dealer(zloop_t *loop, zsock_t *sock, void *arg)
         } else {
             fl_log_warnx("job ignored: not accepted yet");
         }
+    } else if (strcmp(type, "file") == 0) {
+        s_on_file(self, body);
     } else if (strcmp(type, "ack") == 0) {
         const char *jid = fl_json_str(body, "jid");
         void *handle = jid ? zlistx_find(self->outbox_order, (void *) jid) : NULL;
@@ -729,6 +852,8 @@ fl_minion_new(fl_config_t **config_p, char **err)
     self->execs = zlistx_new();
     zlistx_set_destructor(self->execs, (zlistx_destructor_fn *) fl_exec_destroy);
     zlistx_set_comparator(self->execs, s_pointer_compare);
+    self->fetching = zhashx_new();
+    zhashx_set_destructor(self->fetching, (zhashx_destructor_fn *) s_pending_destroy);
     self->outbox = zhashx_new();
     zhashx_set_destructor(self->outbox, (zhashx_destructor_fn *) s_json_destroy);
     self->outbox_order = zlistx_new();
@@ -776,6 +901,7 @@ fl_minion_destroy(fl_minion_t **self_p)
     }
     fl_minion_t *self = *self_p;
     zlistx_destroy(&self->execs);
+    zhashx_destroy(&self->fetching);
     zloop_destroy(&self->loop);
     if (self->dealer) {
         zmq_socket_monitor(zsock_resolve(self->dealer), NULL, 0);

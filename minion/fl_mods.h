@@ -21,6 +21,11 @@ int mod_cmd_run(const fl_mod_ctx_t *ctx, const json_t *args, const json_t *kwarg
 int mod_grains_items(const fl_mod_ctx_t *ctx, const json_t *args, const json_t *kwargs, json_t **ret);
 int mod_grains_get(const fl_mod_ctx_t *ctx, const json_t *args, const json_t *kwargs, json_t **ret);
 
+/*  mod_state.c: runs the compiled chunks the master sent (kwargs
+    __chunks__, __pillar__, __files__, __cache_dir__, test); retcode 2 when
+    any state failed, as Salt. */
+int mod_state_apply(const fl_mod_ctx_t *ctx, const json_t *args, const json_t *kwargs, json_t **ret);
+
 /*  mod_sys.c */
 int mod_sys_list_functions(const fl_mod_ctx_t *ctx, const json_t *args, const json_t *kwargs,
                            json_t **ret);

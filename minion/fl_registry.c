@@ -20,6 +20,7 @@ static const s_binding_t s_bindings[] = {
     { "cmd.run", mod_cmd_run, NULL },
     { "grains.get", mod_grains_get, NULL },
     { "grains.items", mod_grains_items, NULL },
+    { "state.apply", mod_state_apply, NULL },
     { "sys.list_functions", mod_sys_list_functions, NULL },
     { "test.echo", mod_test_echo, NULL },
     { "test.ping", mod_test_ping, NULL },

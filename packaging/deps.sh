@@ -3,7 +3,8 @@
 # missing.  A no-op (no apt-get at all) when everything is present.
 set -e
 PKGS="build-essential pkg-config libczmq-dev libzmq3-dev libsodium-dev libsqlite3-dev
-libyaml-dev libjansson-dev check libsubunit-dev sqlite3 procps iproute2"
+libyaml-dev libjansson-dev libgit2-dev check libsubunit-dev sqlite3 procps iproute2
+git runit dpkg-dev tar tzdata passwd"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

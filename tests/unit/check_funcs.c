@@ -58,7 +58,7 @@ START_TEST(test_funcs_entries_well_formed)
         ck_assert_msg(spec->max_args == -1 || spec->max_args >= spec->min_args,
                       "%s: max_args %d < min_args %d", spec->name, spec->max_args,
                       spec->min_args);
-        ck_assert_msg((spec->flags & ~(unsigned) (FL_FN_NEEDS_ROOT | FL_FN_TEST_MODE)) == 0,
+        ck_assert_msg((spec->flags & ~(unsigned) (FL_FN_NEEDS_ROOT | FL_FN_TEST_MODE | FL_FN_STATE)) == 0,
                       "%s: unknown flags %#x", spec->name, spec->flags);
         ck_assert_msg(spec->doc != NULL && strlen(spec->doc) > 10, "%s: no doc", spec->name);
     }
@@ -124,7 +124,7 @@ static const char *s_unknown[] = {
     "cmd.run_all",
     "aaa.first",
     "zzz.last",
-    "state.apply",
+    "state.highstate",
     "grains",
 };
 

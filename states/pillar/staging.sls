@@ -1,0 +1,2 @@
+bus:
+  topic_prefix: fleet/staging

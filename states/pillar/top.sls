@@ -1,0 +1,6 @@
+base:
+  '*':
+    - common
+  'G@channel:staging':
+    - match: compound
+    - staging
