@@ -22,20 +22,11 @@
 #include <limits.h>
 #include <math.h>
 
-#define FL_TMPL_MAX_PARAMS 4
-
 //  --------------------------------------------------------------------------
 //  Arguments
 
-typedef struct {
-    const char *what;                           /* "filter", "method" ... */
-    const char *name;
-    const char *params[FL_TMPL_MAX_PARAMS];     /* NULL-terminated */
-    size_t required;
-} s_sig_t;
-
-static void
-s_release(json_t **args, size_t n)
+void
+fl_tmpl_call_release(json_t **args, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         json_decref(args[i]);
@@ -45,8 +36,9 @@ s_release(json_t **args, size_t n)
 
 /*  Evaluates the arguments of NODE from kid FIRST on into ARGS (NULL where
     absent); -1 after reporting. */
-static int
-s_bind(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, const s_sig_t *sig, json_t **args)
+int
+fl_tmpl_call_bind(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, const fl_tmpl_sig_t *sig,
+                  json_t **args)
 {
     size_t n_params = 0;
     while (n_params < FL_TMPL_MAX_PARAMS && sig->params[n_params]) {
@@ -63,7 +55,7 @@ s_bind(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, const s_sig_t *sig, json_
             if (positional >= n_params) {
                 fl_tmpl_eval_error(ev, node->kids[i], "%s '%s' takes at most %zu argument%s",
                                    sig->what, sig->name, n_params, n_params == 1 ? "" : "s");
-                s_release(args, n_params);
+                fl_tmpl_call_release(args, n_params);
                 return -1;
             }
             slot = positional++;
@@ -73,19 +65,19 @@ s_bind(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, const s_sig_t *sig, json_
             if (slot == n_params) {
                 fl_tmpl_eval_error(ev, node->kids[i], "%s '%s' has no argument named '%s'",
                                    sig->what, sig->name, kw);
-                s_release(args, n_params);
+                fl_tmpl_call_release(args, n_params);
                 return -1;
             }
             if (args[slot]) {
                 fl_tmpl_eval_error(ev, node->kids[i], "%s '%s' got argument '%s' twice",
                                    sig->what, sig->name, kw);
-                s_release(args, n_params);
+                fl_tmpl_call_release(args, n_params);
                 return -1;
             }
         }
         args[slot] = fl_tmpl_eval_defined(ev, node->kids[i]);
         if (!args[slot]) {
-            s_release(args, n_params);
+            fl_tmpl_call_release(args, n_params);
             return -1;
         }
     }
@@ -93,7 +85,7 @@ s_bind(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, const s_sig_t *sig, json_
         if (!args[i]) {
             fl_tmpl_eval_error(ev, node, "%s '%s' needs its argument '%s'", sig->what, sig->name,
                                sig->params[i]);
-            s_release(args, n_params);
+            fl_tmpl_call_release(args, n_params);
             return -1;
         }
     }
@@ -104,8 +96,8 @@ s_bind(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, const s_sig_t *sig, json_
 //  Helpers
 
 /*  The string in B as a value, or NULL after reporting a limit. */
-static json_t *
-s_buf_value(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, fl_tmpl_buf_t *b)
+json_t *
+fl_tmpl_call_value(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, fl_tmpl_buf_t *b)
 {
     json_t *r = NULL;
     if (b->too_deep) {
@@ -120,8 +112,8 @@ s_buf_value(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, fl_tmpl_buf_t *b)
 }
 
 /*  str(V) into B; -1 after reporting. */
-static int
-s_text(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, const json_t *v, fl_tmpl_buf_t *b)
+int
+fl_tmpl_call_text(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, const json_t *v, fl_tmpl_buf_t *b)
 {
     fl_tmpl_fmt_str(b, v);
     if (b->too_deep || b->overflow) {
@@ -145,9 +137,9 @@ s_int(const json_t *v)
 }
 
 /*  An integer argument (booleans count); -1 after reporting. */
-static int
-s_int_arg(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, const json_t *v, const char *what,
-          json_int_t *out)
+int
+fl_tmpl_call_int_arg(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, const json_t *v,
+                     const char *what,           json_int_t *out)
 {
     if (!s_is_int(v)) {
         fl_tmpl_eval_error(ev, node, "%s must be an integer, not %s", what, fl_tmpl_type_name(v));
@@ -157,8 +149,9 @@ s_int_arg(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, const json_t *v, const
     return 0;
 }
 
-static int
-s_str_arg(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, const json_t *v, const char *what)
+int
+fl_tmpl_call_str_arg(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, const json_t *v,
+                     const char *what)
 {
     if (!json_is_string(v)) {
         fl_tmpl_eval_error(ev, node, "%s must be a string, not %s", what, fl_tmpl_type_name(v));
@@ -169,8 +162,8 @@ s_str_arg(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, const json_t *v, const
 
 /*  The items of V as a for loop sees them (list; dict keys; characters),
     as a new list; NULL after reporting when V cannot be iterated. */
-static json_t *
-s_items_of(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, const json_t *v)
+json_t *
+fl_tmpl_call_items(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, const json_t *v)
 {
     if (json_is_array(v)) {
         return json_incref((json_t *) v);
@@ -201,6 +194,48 @@ s_items_of(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, const json_t *v)
     return items;
 }
 
+/*  Python's str.replace(old, new, count); COUNT < 0 for all. */
+json_t *
+fl_tmpl_call_replace(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, const char *s, size_t len,
+          const json_t *old, const json_t *new, json_int_t count)
+{
+    const char *o = json_string_value(old), *n = json_string_value(new);
+    size_t ol = json_string_length(old), nl = json_string_length(new);
+    fl_tmpl_buf_t b = { 0 };
+    json_int_t done = 0;
+    if (ol == 0) {
+        /* An empty pattern matches before each character and at the end. */
+        for (size_t i = 0; i <= len && !b.overflow;) {
+            if (count < 0 || done < count) {
+                fl_tmpl_buf_add(&b, n, nl);
+                done++;
+            }
+            if (i == len) {
+                break;
+            }
+            size_t start = i;
+            fl_tmpl_utf8_next(s, len, &i);
+            fl_tmpl_buf_add(&b, s + start, i - start);
+        }
+        return fl_tmpl_call_value(ev, node, &b);
+    }
+    size_t i = 0;
+    while (i < len && !b.overflow) {
+        const char *hit = (count < 0 || done < count) ? memmem(s + i, len - i, o, ol) : NULL;
+        if (!hit) {
+            break;
+        }
+        size_t at = (size_t) (hit - s);
+        fl_tmpl_buf_add(&b, s + i, at - i);
+        fl_tmpl_buf_add(&b, n, nl);
+        i = at + ol;
+        done++;
+    }
+    fl_tmpl_buf_add(&b, s + i, len - i);
+    return fl_tmpl_call_value(ev, node, &b);
+}
+
+
 //  --------------------------------------------------------------------------
 //  Salt's lookups
 
@@ -228,7 +263,7 @@ s_traverse(const json_t *root, const char *key, size_t key_len, const char *deli
                 }
             }
             json_int_t index;
-            if (!found && s_parse_int(part, n, 10, &index)) {
+            if (!found && fl_tmpl_text_parse_int(part, n, 10, &index)) {
                 json_int_t size = (json_int_t) json_array_size(cur);
                 if (index < 0) {
                     index += size;
@@ -253,8 +288,8 @@ static json_t *
 s_get_nested(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, const json_t *root, json_t **args,
              json_t *fallback)
 {
-    if (s_str_arg(ev, node, args[0], "the key") < 0
-        || (args[2] && s_str_arg(ev, node, args[2], "the delimiter") < 0)) {
+    if (fl_tmpl_call_str_arg(ev, node, args[0], "the key") < 0
+        || (args[2] && fl_tmpl_call_str_arg(ev, node, args[2], "the delimiter") < 0)) {
         json_decref(fallback);
         return NULL;
     }
@@ -298,16 +333,16 @@ s_salt(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node)
     json_t *r = NULL;
     json_t *args[FL_TMPL_MAX_PARAMS];
     if (strstr(fn, ".items")) {
-        s_sig_t sig = { "function", fn, { NULL }, 0 };
-        if (s_bind(ev, node, &sig, args) == 0) {
+        fl_tmpl_sig_t sig = { "function", fn, { NULL }, 0 };
+        if (fl_tmpl_call_bind(ev, node, &sig, args) == 0) {
             r = json_incref((json_t *) root);
         }
     } else {
-        s_sig_t sig = { "function", fn, { "key", "default", "delimiter", NULL }, 1 };
-        if (s_bind(ev, node, &sig, args) == 0) {
+        fl_tmpl_sig_t sig = { "function", fn, { "key", "default", "delimiter", NULL }, 1 };
+        if (fl_tmpl_call_bind(ev, node, &sig, args) == 0) {
             /* Salt's default default is the empty string. */
             r = s_get_nested(ev, node, root, args, fl_tmpl_str("", 0));
-            s_release(args, FL_TMPL_MAX_PARAMS);
+            fl_tmpl_call_release(args, FL_TMPL_MAX_PARAMS);
         }
     }
     json_decref(empty);
@@ -325,9 +360,9 @@ s_dict_method(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, const char *name, 
     json_t *r = NULL;
     if (!strcmp(name, "get")) {
         bool nested = self == fl_tmpl_eval_pillar(ev) || self == fl_tmpl_eval_grains(ev);
-        s_sig_t sig = { "method", "get", { "key", "default", nested ? "delimiter" : NULL, NULL },
-                        1 };
-        if (s_bind(ev, node, &sig, args) < 0) {
+        fl_tmpl_sig_t sig = { "method", "get",
+                              { "key", "default", nested ? "delimiter" : NULL, NULL }, 1 };
+        if (fl_tmpl_call_bind(ev, node, &sig, args) < 0) {
             return NULL;
         }
         if (nested) {
@@ -338,15 +373,15 @@ s_dict_method(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, const char *name, 
             r = json_object_getn(self, json_string_value(args[0]), json_string_length(args[0]));
             r = r ? json_incref(r) : args[1] ? json_incref(args[1]) : json_null();
         }
-        s_release(args, FL_TMPL_MAX_PARAMS);
+        fl_tmpl_call_release(args, FL_TMPL_MAX_PARAMS);
         return r;
     }
     if (strcmp(name, "items") && strcmp(name, "keys") && strcmp(name, "values")) {
-        return fl_tmpl_eval_error(ev, node->a, "unknown method '%s' of a dict (templates can call "
+        return fl_tmpl_eval_error(ev, node->a, "unknown method '%s' for type dict (templates can call "
                                   "get, items, keys, values)", name);
     }
-    s_sig_t sig = { "method", name, { NULL }, 0 };
-    if (s_bind(ev, node, &sig, args) < 0
+    fl_tmpl_sig_t sig = { "method", name, { NULL }, 0 };
+    if (fl_tmpl_call_bind(ev, node, &sig, args) < 0
         || fl_tmpl_eval_charge(ev, node, json_object_size(self)) < 0) {
         return NULL;
     }
@@ -373,11 +408,11 @@ static json_t *
 s_split(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, const char *s, size_t len, json_t **args)
 {
     json_int_t max = -1;
-    if (args[1] && s_int_arg(ev, node, args[1], "maxsplit", &max) < 0) {
+    if (args[1] && fl_tmpl_call_int_arg(ev, node, args[1], "maxsplit", &max) < 0) {
         return NULL;
     }
     const json_t *sep = args[0] && !json_is_null(args[0]) ? args[0] : NULL;
-    if (sep && (s_str_arg(ev, node, sep, "the separator") < 0)) {
+    if (sep && (fl_tmpl_call_str_arg(ev, node, sep, "the separator") < 0)) {
         return NULL;
     }
     if (sep && json_string_length(sep) == 0) {
@@ -418,7 +453,7 @@ s_split(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, const char *s, size_t le
         }
         if (max >= 0 && done >= max) {
             /* The rest, less trailing whitespace. */
-            json_t *rest = s_strip(s + i, len - i, NULL, 'r');
+            json_t *rest = fl_tmpl_text_strip(s + i, len - i, NULL, 'r');
             fl_tmpl_append(r, rest);
             break;
         }
@@ -450,7 +485,8 @@ s_affix(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, const char *s, size_t le
         }
         return 0;
     }
-    if (s_str_arg(ev, node, affix, end ? "endswith's argument" : "startswith's argument") < 0) {
+    const char *what = end ? "endswith's argument" : "startswith's argument";
+    if (fl_tmpl_call_str_arg(ev, node, affix, what) < 0) {
         return -1;
     }
     size_t n = json_string_length(affix);
@@ -480,12 +516,12 @@ s_str_method(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, const char *name, j
     for (m = 0; m < FL_ARRAY_LEN(methods) && strcmp(methods[m].name, name) != 0; m++) {
     }
     if (m == FL_ARRAY_LEN(methods)) {
-        return fl_tmpl_eval_error(ev, node->a, "unknown method '%s' of a str", name);
+        return fl_tmpl_eval_error(ev, node->a, "unknown method '%s' for type str", name);
     }
-    s_sig_t sig = { "method", name, { methods[m].params[0], methods[m].params[1],
+    fl_tmpl_sig_t sig = { "method", name, { methods[m].params[0], methods[m].params[1],
                                       methods[m].params[2], NULL }, methods[m].required };
     json_t *args[FL_TMPL_MAX_PARAMS];
-    if (s_bind(ev, node, &sig, args) < 0) {
+    if (fl_tmpl_call_bind(ev, node, &sig, args) < 0) {
         return NULL;
     }
     const char *s = json_string_value(self);
@@ -499,26 +535,27 @@ s_str_method(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, const char *name, j
         c = s_affix(ev, node, s, len, args[0], name[0] == 'e');
         r = c < 0 ? NULL : json_boolean(c);
     } else if (!strcmp(name, "lower") || !strcmp(name, "upper")) {
-        s_case(&b, s, len, name[0]);
-        r = s_buf_value(ev, node, &b);
+        fl_tmpl_text_case(&b, s, len, name[0]);
+        r = fl_tmpl_call_value(ev, node, &b);
     } else if (strstr(name, "strip")) {
         const json_t *chars = args[0] && !json_is_null(args[0]) ? args[0] : NULL;
-        if (!chars || s_str_arg(ev, node, chars, "chars") == 0) {
-            r = s_strip(s, len, chars, name[0] == 'l' ? 'l' : name[0] == 'r' ? 'r' : 'b');
+        if (!chars || fl_tmpl_call_str_arg(ev, node, chars, "chars") == 0) {
+            char which = name[0] == 'l' ? 'l' : name[0] == 'r' ? 'r' : 'b';
+            r = fl_tmpl_text_strip(s, len, chars, which);
         }
     } else if (!strcmp(name, "replace")) {
         json_int_t count = -1;
-        if (s_str_arg(ev, node, args[0], "replace's first argument") == 0
-            && s_str_arg(ev, node, args[1], "replace's second argument") == 0
-            && (!args[2] || s_int_arg(ev, node, args[2], "count", &count) == 0)) {
-            r = s_replace(ev, node, s, len, args[0], args[1], count);
+        if (fl_tmpl_call_str_arg(ev, node, args[0], "replace's first argument") == 0
+            && fl_tmpl_call_str_arg(ev, node, args[1], "replace's second argument") == 0
+            && (!args[2] || fl_tmpl_call_int_arg(ev, node, args[2], "count", &count) == 0)) {
+            r = fl_tmpl_call_replace(ev, node, s, len, args[0], args[1], count);
         }
     } else {    /* join */
-        json_t *items = s_items_of(ev, node, args[0]);
+        json_t *items = fl_tmpl_call_items(ev, node, args[0]);
         for (size_t i = 0; items && i < json_array_size(items); i++) {
             const json_t *item = json_array_get(items, i);
             if (!json_is_string(item)) {
-                fl_tmpl_eval_error(ev, node, "str.join: item %zu is a %s, not a str", i,
+                fl_tmpl_eval_error(ev, node, "str.join: item %zu is of type %s, not str", i,
                                    fl_tmpl_type_name(item));
                 break;
             }
@@ -528,12 +565,12 @@ s_str_method(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, const char *name, j
             fl_tmpl_buf_add(&b, json_string_value(item), json_string_length(item));
         }
         if (items && !fl_tmpl_eval_failed(ev)) {
-            r = s_buf_value(ev, node, &b);
+            r = fl_tmpl_call_value(ev, node, &b);
         }
         json_decref(items);
     }
     fl_tmpl_buf_free(&b);
-    s_release(args, FL_TMPL_MAX_PARAMS);
+    fl_tmpl_call_release(args, FL_TMPL_MAX_PARAMS);
     return r;
 }
 
@@ -541,21 +578,21 @@ static json_t *
 s_range(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node)
 {
     json_t *args[FL_TMPL_MAX_PARAMS];
-    s_sig_t sig = { "function", "range", { "start", "stop", "step", NULL }, 1 };
-    if (s_bind(ev, node, &sig, args) < 0) {
+    fl_tmpl_sig_t sig = { "function", "range", { "start", "stop", "step", NULL }, 1 };
+    if (fl_tmpl_call_bind(ev, node, &sig, args) < 0) {
         return NULL;
     }
     json_int_t v[3] = { 0, 0, 1 };
     json_t *r = NULL;
     size_t n = 0;
     for (size_t i = 0; i < 3 && args[i]; i++) {
-        if (s_int_arg(ev, node, args[i], "range's argument", &v[i]) < 0) {
-            s_release(args, FL_TMPL_MAX_PARAMS);
+        if (fl_tmpl_call_int_arg(ev, node, args[i], "range's argument", &v[i]) < 0) {
+            fl_tmpl_call_release(args, FL_TMPL_MAX_PARAMS);
             return NULL;
         }
         n++;
     }
-    s_release(args, FL_TMPL_MAX_PARAMS);
+    fl_tmpl_call_release(args, FL_TMPL_MAX_PARAMS);
     json_int_t start = n == 1 ? 0 : v[0], stop = n == 1 ? v[0] : v[1], step = n == 3 ? v[2] : 1;
     if (step == 0) {
         return fl_tmpl_eval_error(ev, node, "range() step must not be zero");
@@ -631,7 +668,7 @@ fl_tmpl_call(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node)
         } else if (json_is_string(self)) {
             r = s_str_method(ev, node, callee->str, self);
         } else {
-            r = fl_tmpl_eval_error(ev, callee, "unknown method '%s' of a %s", callee->str,
+            r = fl_tmpl_eval_error(ev, callee, "unknown method '%s' for type %s", callee->str,
                                    fl_tmpl_type_name(self));
         }
         json_decref(self);

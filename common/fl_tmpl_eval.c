@@ -202,6 +202,25 @@ fl_tmpl_eval_depth(fl_tmpl_eval_t *ev, const json_t *v, int limit)
     return deepest + 1;
 }
 
+/*  Numbers as Python sees them: booleans are the integers 0 and 1. */
+static bool
+s_is_num(const json_t *v)
+{
+    return json_is_number(v) || json_is_boolean(v);
+}
+
+static bool
+s_is_int(const json_t *v)
+{
+    return json_is_integer(v) || json_is_boolean(v);
+}
+
+static json_int_t
+s_int(const json_t *v)
+{
+    return json_is_integer(v) ? json_integer_value(v) : json_is_true(v) ? 1 : 0;
+}
+
 //  --------------------------------------------------------------------------
 //  Names and lookups
 
@@ -293,10 +312,10 @@ s_item(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node)
                                    index, src);
         }
     } else if (json_is_string(key)) {
-        fl_tmpl_eval_undefined(ev, node, "%s (a %s) has no attribute '%s'", src,
+        fl_tmpl_eval_undefined(ev, node, "%s (type %s) has no attribute '%s'", src,
                                fl_tmpl_type_name(base), json_string_value(key));
     } else {
-        fl_tmpl_eval_undefined(ev, node, "%s (a %s) cannot be indexed by a %s", src,
+        fl_tmpl_eval_undefined(ev, node, "%s (type %s) cannot be indexed by type %s", src,
                                fl_tmpl_type_name(base), fl_tmpl_type_name(key));
     }
     json_decref(base);
@@ -321,7 +340,7 @@ s_attr(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node)
                                    fl_tmpl_eval_src(ev, node->a));
         }
     } else {
-        fl_tmpl_eval_undefined(ev, node, "%s (a %s) has no attribute '%s'",
+        fl_tmpl_eval_undefined(ev, node, "%s (type %s) has no attribute '%s'",
                                fl_tmpl_eval_src(ev, node->a), fl_tmpl_type_name(base), node->str);
     }
     json_decref(base);
@@ -368,7 +387,7 @@ s_slice(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node)
     if (!json_is_array(base) && !json_is_string(base)) {
         const char *t = fl_tmpl_type_name(base);
         json_decref(base);
-        return fl_tmpl_eval_error(ev, node, "cannot slice a %s", t);
+        return fl_tmpl_eval_error(ev, node, "cannot slice type %s", t);
     }
     /* Offsets of each character of a string, so both kinds index alike. */
     size_t *offs = NULL;
@@ -469,7 +488,8 @@ s_unary(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node)
         r = json_real(node->op == FL_OP_NEG ? -json_real_value(a) : json_real_value(a));
     } else if (node->op == FL_OP_NEG) {
         json_int_t x = s_int(a);
-        r = x == LLONG_MIN ? s_overflow(ev, node) : json_integer(-x);
+        r = x == LLONG_MIN ? fl_tmpl_eval_error(ev, node, "integer result out of range")
+                            : json_integer(-x);
     } else {
         r = json_integer(s_int(a));
     }
@@ -671,14 +691,23 @@ fl_tmpl_eval_expr(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node)
     }
 }
 
+void *
+fl_tmpl_eval_raise_undefined(fl_tmpl_eval_t *ev)
+{
+    if (!ev->failed) {
+        fl_diag_error(ev->diag, ev->doc->name, ev->undef_line, ev->undef_col, "%s",
+                      ev->undef_msg ? ev->undef_msg : "undefined value");
+        ev->failed = true;
+    }
+    return NULL;
+}
+
 json_t *
 fl_tmpl_eval_defined(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node)
 {
     json_t *v = fl_tmpl_eval_expr(ev, node);
-    if (!v && !ev->failed) {
-        fl_diag_error(ev->diag, ev->doc->name, ev->undef_line, ev->undef_col, "%s",
-                      ev->undef_msg ? ev->undef_msg : "undefined value");
-        ev->failed = true;
+    if (!v) {
+        fl_tmpl_eval_raise_undefined(ev);
     }
     return v;
 }
@@ -712,7 +741,7 @@ s_bind(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, json_t *frame, json_t *v)
             fl_tmpl_eval_error(ev, node, "cannot unpack %zu values into %zu names",
                                json_array_size(v), node->n_names);
         } else {
-            fl_tmpl_eval_error(ev, node, "cannot unpack a %s into %zu names", fl_tmpl_type_name(v),
+            fl_tmpl_eval_error(ev, node, "cannot unpack type %s into %zu names", fl_tmpl_type_name(v),
                                node->n_names);
         }
         return -1;
@@ -748,7 +777,7 @@ s_iterable(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, json_t *v)
         }
     } else {
         json_decref(items);
-        return fl_tmpl_eval_error(ev, node, "cannot iterate over %s (a %s)",
+        return fl_tmpl_eval_error(ev, node, "cannot iterate over %s (type %s)",
                                   fl_tmpl_eval_src(ev, node), fl_tmpl_type_name(v));
     }
     if (fl_tmpl_eval_charge(ev, node, json_array_size(items)) < 0) {

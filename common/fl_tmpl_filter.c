@@ -57,8 +57,8 @@ s_sort_cmp(s_sort_t *st, const json_t *a, const json_t *b)
         size_t ls = json_string_length(a), lt = json_string_length(b);
         size_t i = 0, k = 0;
         while (i < ls && k < lt) {
-            uint32_t c = s_lower_cp(fl_tmpl_utf8_next(s, ls, &i));
-            uint32_t d = s_lower_cp(fl_tmpl_utf8_next(t, lt, &k));
+            uint32_t c = fl_tmpl_text_lower_cp(fl_tmpl_utf8_next(s, ls, &i));
+            uint32_t d = fl_tmpl_text_lower_cp(fl_tmpl_utf8_next(t, lt, &k));
             if (c != d) {
                 return c < d ? -1 : 1;
             }
@@ -76,7 +76,8 @@ s_merge_sort(s_sort_t *st, json_t **items, json_t **tmp, size_t n)
         return 0;
     }
     size_t half = n / 2;
-    if (s_merge_sort(st, items, tmp, half) < 0 || s_merge_sort(st, items + half, tmp, n - half) < 0) {
+    if (s_merge_sort(st, items, tmp, half) < 0
+        || s_merge_sort(st, items + half, tmp, n - half) < 0) {
         return -1;
     }
     size_t i = 0, k = half, o = 0;
@@ -125,11 +126,22 @@ s_sorted(s_sort_t *st, const json_t *items, bool reverse)
 typedef json_t *(*s_filter_fn)(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, json_t *v,
                                json_t **args);
 
+/*  Filters that take other filters or tests by name (map, select ...)
+    bind their own arguments. */
+typedef json_t *(*s_filter_vfn)(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, json_t *v);
+
 typedef struct {
-    s_sig_t sig;
+    fl_tmpl_sig_t sig;
     s_filter_fn fn;
     bool accepts_undefined;
+    s_filter_vfn vfn;
 } s_filter_t;
+
+static json_t *v_map(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, json_t *v);
+static json_t *v_select(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, json_t *v);
+static json_t *v_reject(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, json_t *v);
+static json_t *v_selectattr(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, json_t *v);
+static json_t *v_rejectattr(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, json_t *v);
 
 static json_t *
 f_default(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, json_t *v, json_t **args)
@@ -147,14 +159,14 @@ static json_t *
 s_case_filter(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, json_t *v, char mode)
 {
     fl_tmpl_buf_t text = { 0 };
-    if (s_text(ev, node, v, &text) < 0) {
+    if (fl_tmpl_call_text(ev, node, v, &text) < 0) {
         fl_tmpl_buf_free(&text);
         return NULL;
     }
     fl_tmpl_buf_t b = { 0 };
-    s_case(&b, text.data ? text.data : "", text.len, mode);
+    fl_tmpl_text_case(&b, text.data ? text.data : "", text.len, mode);
     fl_tmpl_buf_free(&text);
-    return s_buf_value(ev, node, &b);
+    return fl_tmpl_call_value(ev, node, &b);
 }
 
 static json_t *
@@ -182,17 +194,19 @@ static json_t *
 f_replace(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, json_t *v, json_t **args)
 {
     json_int_t count = -1;
-    if (s_str_arg(ev, node, args[0], "replace's first argument") < 0
-        || s_str_arg(ev, node, args[1], "replace's second argument") < 0
-        || (args[2] && !json_is_null(args[2]) && s_int_arg(ev, node, args[2], "count", &count) < 0)) {
+    if (fl_tmpl_call_str_arg(ev, node, args[0], "replace's first argument") < 0
+        || fl_tmpl_call_str_arg(ev, node, args[1], "replace's second argument") < 0
+        || (args[2] && !json_is_null(args[2])
+            && fl_tmpl_call_int_arg(ev, node, args[2], "count", &count) < 0)) {
         return NULL;
     }
     fl_tmpl_buf_t text = { 0 };
-    if (s_text(ev, node, v, &text) < 0) {
+    if (fl_tmpl_call_text(ev, node, v, &text) < 0) {
         fl_tmpl_buf_free(&text);
         return NULL;
     }
-    json_t *r = s_replace(ev, node, text.data ? text.data : "", text.len, args[0], args[1], count);
+    json_t *r = fl_tmpl_call_replace(ev, node, text.data ? text.data : "", text.len, args[0],
+                                     args[1], count);
     fl_tmpl_buf_free(&text);
     return r;
 }
@@ -200,13 +214,13 @@ f_replace(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, json_t *v, json_t **ar
 static json_t *
 f_join(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, json_t *v, json_t **args)
 {
-    if (args[0] && s_str_arg(ev, node, args[0], "the separator") < 0) {
+    if (args[0] && fl_tmpl_call_str_arg(ev, node, args[0], "the separator") < 0) {
         return NULL;
     }
-    if (args[1] && s_str_arg(ev, node, args[1], "attribute") < 0) {
+    if (args[1] && fl_tmpl_call_str_arg(ev, node, args[1], "attribute") < 0) {
         return NULL;
     }
-    json_t *items = s_items_of(ev, node, v);
+    json_t *items = fl_tmpl_call_items(ev, node, v);
     if (!items) {
         return NULL;
     }
@@ -225,14 +239,14 @@ f_join(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, json_t *v, json_t **args)
         if (i > 0 && args[0]) {
             fl_tmpl_buf_add(&b, json_string_value(args[0]), json_string_length(args[0]));
         }
-        if (s_text(ev, node, item, &b) < 0) {
+        if (fl_tmpl_call_text(ev, node, item, &b) < 0) {
             fl_tmpl_buf_free(&b);
             json_decref(items);
             return NULL;
         }
     }
     json_decref(items);
-    return s_buf_value(ev, node, &b);
+    return fl_tmpl_call_value(ev, node, &b);
 }
 
 static json_t *
@@ -249,7 +263,7 @@ f_length(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, json_t *v, json_t **arg
     if (json_is_object(v)) {
         return json_integer((json_int_t) json_object_size(v));
     }
-    return fl_tmpl_eval_error(ev, node, "a %s has no length", fl_tmpl_type_name(v));
+    return fl_tmpl_eval_error(ev, node, "type %s has no length", fl_tmpl_type_name(v));
 }
 
 static json_t *
@@ -260,7 +274,7 @@ f_yaml(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, json_t *v, json_t **args)
         return NULL;
     }
     fl_tmpl_fmt_yaml(&b, v, !args[0] || fl_tmpl_truthy(args[0]));
-    return s_buf_value(ev, node, &b);
+    return fl_tmpl_call_value(ev, node, &b);
 }
 
 static json_t *
@@ -268,7 +282,7 @@ s_json_filter(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, json_t *v, bool ht
 {
     fl_tmpl_buf_t b = { 0 };
     fl_tmpl_fmt_json(&b, v, htmlsafe);
-    return s_buf_value(ev, node, &b);
+    return fl_tmpl_call_value(ev, node, &b);
 }
 
 static json_t *
@@ -294,14 +308,14 @@ f_string(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, json_t *v, json_t **arg
     }
     fl_tmpl_buf_t b = { 0 };
     fl_tmpl_fmt_str(&b, v);
-    return s_buf_value(ev, node, &b);
+    return fl_tmpl_call_value(ev, node, &b);
 }
 
 static json_t *
 f_int(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, json_t *v, json_t **args)
 {
     json_int_t base = 10;
-    if (args[1] && s_int_arg(ev, node, args[1], "base", &base) < 0) {
+    if (args[1] && fl_tmpl_call_int_arg(ev, node, args[1], "base", &base) < 0) {
         return NULL;
     }
     if (base < 2 || base > 36) {
@@ -317,11 +331,12 @@ f_int(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, json_t *v, json_t **args)
     if (json_is_real(v)) {
         d = json_real_value(v);
     } else if (json_is_string(v)) {
-        if (s_parse_int(json_string_value(v), json_string_length(v), (int) base, &i)) {
+        if (fl_tmpl_text_parse_int(json_string_value(v), json_string_length(v), (int) base, &i)) {
             json_decref(fallback);
             return json_integer(i);
         }
-        if (!s_parse_float(json_string_value(v), json_string_length(v), &d) || !isfinite(d)) {
+        if (!fl_tmpl_text_parse_float(json_string_value(v), json_string_length(v), &d)
+            || !isfinite(d)) {
             return fallback;
         }
     } else {
@@ -344,7 +359,8 @@ f_float(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, json_t *v, json_t **args
     if (json_is_number(v) || json_is_boolean(v)) {
         return json_real(json_is_real(v) ? json_real_value(v) : (double) s_int(v));
     }
-    if (json_is_string(v) && s_parse_float(json_string_value(v), json_string_length(v), &d)
+    if (json_is_string(v)
+        && fl_tmpl_text_parse_float(json_string_value(v), json_string_length(v), &d)
         && isfinite(d)) {
         return json_real(d);
     }
@@ -354,15 +370,15 @@ f_float(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, json_t *v, json_t **args
 static json_t *
 f_trim(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, json_t *v, json_t **args)
 {
-    if (args[0] && !json_is_null(args[0]) && s_str_arg(ev, node, args[0], "chars") < 0) {
+    if (args[0] && !json_is_null(args[0]) && fl_tmpl_call_str_arg(ev, node, args[0], "chars") < 0) {
         return NULL;
     }
     fl_tmpl_buf_t text = { 0 };
-    if (s_text(ev, node, v, &text) < 0) {
+    if (fl_tmpl_call_text(ev, node, v, &text) < 0) {
         fl_tmpl_buf_free(&text);
         return NULL;
     }
-    json_t *r = s_strip(text.data ? text.data : "", text.len,
+    json_t *r = fl_tmpl_text_strip(text.data ? text.data : "", text.len,
                         args[0] && !json_is_null(args[0]) ? args[0] : NULL, 'b');
     fl_tmpl_buf_free(&text);
     return r;
@@ -374,7 +390,7 @@ s_first_last(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, json_t *v, bool las
     if (json_is_array(v) && json_array_size(v) > 0) {
         return json_incref(json_array_get(v, last ? json_array_size(v) - 1 : 0));
     }
-    json_t *items = s_items_of(ev, node, v);
+    json_t *items = fl_tmpl_call_items(ev, node, v);
     if (!items) {
         return NULL;
     }
@@ -405,10 +421,10 @@ f_last(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, json_t *v, json_t **args)
 static json_t *
 f_sort(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, json_t *v, json_t **args)
 {
-    if (args[2] && s_str_arg(ev, node, args[2], "attribute") < 0) {
+    if (args[2] && fl_tmpl_call_str_arg(ev, node, args[2], "attribute") < 0) {
         return NULL;
     }
-    json_t *items = s_items_of(ev, node, v);
+    json_t *items = fl_tmpl_call_items(ev, node, v);
     if (!items) {
         return NULL;
     }
@@ -423,16 +439,16 @@ static json_t *
 f_list(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, json_t *v, json_t **args)
 {
     FL_UNUSED(args);
-    return s_items_of(ev, node, v);
+    return fl_tmpl_call_items(ev, node, v);
 }
 
 static json_t *
 f_unique(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, json_t *v, json_t **args)
 {
-    if (args[1] && s_str_arg(ev, node, args[1], "attribute") < 0) {
+    if (args[1] && fl_tmpl_call_str_arg(ev, node, args[1], "attribute") < 0) {
         return NULL;
     }
-    json_t *items = s_items_of(ev, node, v);
+    json_t *items = fl_tmpl_call_items(ev, node, v);
     if (!items) {
         return NULL;
     }
@@ -482,7 +498,7 @@ static json_t *
 f_reverse(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, json_t *v, json_t **args)
 {
     FL_UNUSED(args);
-    json_t *items = s_items_of(ev, node, v);
+    json_t *items = fl_tmpl_call_items(ev, node, v);
     if (!items) {
         return NULL;
     }
@@ -494,7 +510,7 @@ f_reverse(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, json_t *v, json_t **ar
             fl_tmpl_buf_add(&b, json_string_value(c), json_string_length(c));
         }
         json_decref(items);
-        return s_buf_value(ev, node, &b);
+        return fl_tmpl_call_value(ev, node, &b);
     }
     json_t *r = json_array();
     for (size_t i = n; i-- > 0;) {
@@ -531,7 +547,7 @@ f_indent(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, json_t *v, json_t **arg
         fl_tmpl_buf_add(&pad, json_string_value(args[0]), json_string_length(args[0]));
     } else {
         json_int_t width;
-        if (s_int_arg(ev, node, args[0], "width", &width) < 0) {
+        if (fl_tmpl_call_int_arg(ev, node, args[0], "width", &width) < 0) {
             return NULL;
         }
         if (width > 4096) {
@@ -544,7 +560,7 @@ f_indent(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, json_t *v, json_t **arg
     bool first = args[1] && fl_tmpl_truthy(args[1]);
     bool blank = args[2] && fl_tmpl_truthy(args[2]);
     fl_tmpl_buf_t text = { 0 };
-    if (s_text(ev, node, v, &text) < 0) {
+    if (fl_tmpl_call_text(ev, node, v, &text) < 0) {
         fl_tmpl_buf_free(&text);
         fl_tmpl_buf_free(&pad);
         return NULL;
@@ -580,7 +596,7 @@ f_indent(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, json_t *v, json_t **arg
     }
     fl_tmpl_buf_free(&text);
     fl_tmpl_buf_free(&pad);
-    return s_buf_value(ev, node, &b);
+    return fl_tmpl_call_value(ev, node, &b);
 }
 
 static json_t *
@@ -591,7 +607,7 @@ f_dictsort(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, json_t *v, json_t **a
     }
     bool by_value = false;
     if (args[1]) {
-        if (s_str_arg(ev, node, args[1], "by") < 0) {
+        if (fl_tmpl_call_str_arg(ev, node, args[1], "by") < 0) {
             return NULL;
         }
         by_value = !strcmp(json_string_value(args[1]), "value");
@@ -632,31 +648,38 @@ f_dictsort(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, json_t *v, json_t **a
 }
 
 static const s_filter_t s_filters[] = {
-    { { "filter", "abs", { NULL }, 0 }, f_abs, false },
-    { { "filter", "capitalize", { NULL }, 0 }, f_capitalize, false },
-    { { "filter", "count", { NULL }, 0 }, f_length, false },
-    { { "filter", "d", { "default_value", "boolean", NULL }, 0 }, f_default, true },
-    { { "filter", "default", { "default_value", "boolean", NULL }, 0 }, f_default, true },
-    { { "filter", "dictsort", { "case_sensitive", "by", "reverse", NULL }, 0 }, f_dictsort, false },
-    { { "filter", "first", { NULL }, 0 }, f_first, false },
-    { { "filter", "float", { "default", NULL }, 0 }, f_float, false },
-    { { "filter", "indent", { "width", "first", "blank", NULL }, 0 }, f_indent, false },
-    { { "filter", "int", { "default", "base", NULL }, 0 }, f_int, false },
-    { { "filter", "join", { "d", "attribute", NULL }, 0 }, f_join, false },
-    { { "filter", "json", { NULL }, 0 }, f_json, false },
-    { { "filter", "last", { NULL }, 0 }, f_last, false },
-    { { "filter", "length", { NULL }, 0 }, f_length, false },
-    { { "filter", "list", { NULL }, 0 }, f_list, false },
-    { { "filter", "lower", { NULL }, 0 }, f_lower, false },
-    { { "filter", "replace", { "old", "new", "count", NULL }, 2 }, f_replace, false },
-    { { "filter", "reverse", { NULL }, 0 }, f_reverse, false },
-    { { "filter", "sort", { "reverse", "case_sensitive", "attribute", NULL }, 0 }, f_sort, false },
-    { { "filter", "string", { NULL }, 0 }, f_string, false },
-    { { "filter", "tojson", { NULL }, 0 }, f_tojson, false },
-    { { "filter", "trim", { "chars", NULL }, 0 }, f_trim, false },
-    { { "filter", "unique", { "case_sensitive", "attribute", NULL }, 0 }, f_unique, false },
-    { { "filter", "upper", { NULL }, 0 }, f_upper, false },
-    { { "filter", "yaml", { "flow_style", NULL }, 0 }, f_yaml, false },
+    { { "filter", "abs", { NULL }, 0 }, f_abs, false, NULL },
+    { { "filter", "capitalize", { NULL }, 0 }, f_capitalize, false, NULL },
+    { { "filter", "count", { NULL }, 0 }, f_length, false, NULL },
+    { { "filter", "d", { "default_value", "boolean", NULL }, 0 }, f_default, true, NULL },
+    { { "filter", "default", { "default_value", "boolean", NULL }, 0 }, f_default, true, NULL },
+    { { "filter", "dictsort", { "case_sensitive", "by", "reverse", NULL }, 0 }, f_dictsort, false,
+      NULL },
+    { { "filter", "first", { NULL }, 0 }, f_first, false, NULL },
+    { { "filter", "float", { "default", NULL }, 0 }, f_float, false, NULL },
+    { { "filter", "indent", { "width", "first", "blank", NULL }, 0 }, f_indent, false, NULL },
+    { { "filter", "int", { "default", "base", NULL }, 0 }, f_int, false, NULL },
+    { { "filter", "join", { "d", "attribute", NULL }, 0 }, f_join, false, NULL },
+    { { "filter", "json", { NULL }, 0 }, f_json, false, NULL },
+    { { "filter", "last", { NULL }, 0 }, f_last, false, NULL },
+    { { "filter", "length", { NULL }, 0 }, f_length, false, NULL },
+    { { "filter", "list", { NULL }, 0 }, f_list, false, NULL },
+    { { "filter", "map", { NULL }, 0 }, NULL, false, v_map },
+    { { "filter", "lower", { NULL }, 0 }, f_lower, false, NULL },
+    { { "filter", "replace", { "old", "new", "count", NULL }, 2 }, f_replace, false, NULL },
+    { { "filter", "reject", { NULL }, 0 }, NULL, false, v_reject },
+    { { "filter", "rejectattr", { NULL }, 0 }, NULL, false, v_rejectattr },
+    { { "filter", "reverse", { NULL }, 0 }, f_reverse, false, NULL },
+    { { "filter", "select", { NULL }, 0 }, NULL, false, v_select },
+    { { "filter", "selectattr", { NULL }, 0 }, NULL, false, v_selectattr },
+    { { "filter", "sort", { "reverse", "case_sensitive", "attribute", NULL }, 0 }, f_sort, false,
+      NULL },
+    { { "filter", "string", { NULL }, 0 }, f_string, false, NULL },
+    { { "filter", "tojson", { NULL }, 0 }, f_tojson, false, NULL },
+    { { "filter", "trim", { "chars", NULL }, 0 }, f_trim, false, NULL },
+    { { "filter", "unique", { "case_sensitive", "attribute", NULL }, 0 }, f_unique, false, NULL },
+    { { "filter", "upper", { NULL }, 0 }, f_upper, false, NULL },
+    { { "filter", "yaml", { "flow_style", NULL }, 0 }, f_yaml, false, NULL },
 };
 
 static const s_filter_t *
@@ -691,13 +714,18 @@ fl_tmpl_call_filter(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node)
     if (!v) {
         fl_tmpl_eval_forget_undefined(ev);
     }
+    if (f->vfn) {
+        json_t *r = f->vfn(ev, node, v);
+        json_decref(v);
+        return r;
+    }
     json_t *args[FL_TMPL_MAX_PARAMS];
-    if (s_bind(ev, node, &f->sig, args) < 0) {
+    if (fl_tmpl_call_bind(ev, node, &f->sig, args) < 0) {
         json_decref(v);
         return NULL;
     }
     json_t *r = f->fn(ev, node, v, args);
-    s_release(args, FL_TMPL_MAX_PARAMS);
+    fl_tmpl_call_release(args, FL_TMPL_MAX_PARAMS);
     json_decref(v);
     return r;
 }
@@ -709,7 +737,7 @@ typedef int (*s_test_fn)(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, const j
                          json_t **args);
 
 typedef struct {
-    s_sig_t sig;
+    fl_tmpl_sig_t sig;
     s_test_fn fn;
     bool accepts_undefined;
 } s_test_t;
@@ -970,12 +998,296 @@ fl_tmpl_call_test(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node)
         fl_tmpl_eval_forget_undefined(ev);
     }
     json_t *args[FL_TMPL_MAX_PARAMS];
-    if (s_bind(ev, node, &t->sig, args) < 0) {
+    if (fl_tmpl_call_bind(ev, node, &t->sig, args) < 0) {
         json_decref(v);
         return -1;
     }
     int r = t->fn(ev, node, v, args);
-    s_release(args, FL_TMPL_MAX_PARAMS);
+    fl_tmpl_call_release(args, FL_TMPL_MAX_PARAMS);
     json_decref(v);
     return r;
+}
+
+//  --------------------------------------------------------------------------
+//  map, select, reject, selectattr, rejectattr
+
+/*  The evaluated arguments of a filter node (new references). */
+typedef struct {
+    json_t **vals;
+    char **names;       /* borrowed from the node; NULL for positional */
+    size_t n;
+} s_args_t;
+
+static void
+s_args_free(s_args_t *a)
+{
+    for (size_t i = 0; i < a->n; i++) {
+        json_decref(a->vals[i]);
+    }
+    free(a->vals);
+    a->vals = NULL;
+    a->n = 0;
+}
+
+static int
+s_args_eval(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, s_args_t *a)
+{
+    a->n = 0;
+    a->names = node->names;
+    a->vals = fl_calloc(node->n_kids ? node->n_kids : 1, sizeof *a->vals);
+    for (size_t i = 0; i < node->n_kids; i++) {
+        a->vals[i] = fl_tmpl_eval_defined(ev, node->kids[i]);
+        if (!a->vals[i]) {
+            s_args_free(a);
+            return -1;
+        }
+        a->n++;
+    }
+    return 0;
+}
+
+/*  The keyword argument NAME, or NULL. */
+static json_t *
+s_args_kw(const s_args_t *a, const char *name)
+{
+    for (size_t i = 0; i < a->n; i++) {
+        if (a->names[i] && !strcmp(a->names[i], name)) {
+            return a->vals[i];
+        }
+    }
+    return NULL;
+}
+
+/*  Binds positional arguments from FROM on, and the keyword arguments not
+    in SKIP, to SIG (as fl_tmpl_call_bind does for evaluated values). */
+static int
+s_args_bind(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, const s_args_t *a, size_t from,
+            const char *const *skip, const fl_tmpl_sig_t *sig, json_t **out)
+{
+    size_t n_params = 0;
+    while (n_params < FL_TMPL_MAX_PARAMS && sig->params[n_params]) {
+        n_params++;
+    }
+    for (size_t i = 0; i < FL_TMPL_MAX_PARAMS; i++) {
+        out[i] = NULL;
+    }
+    size_t positional = 0;
+    for (size_t i = 0; i < a->n; i++) {
+        const char *kw = a->names[i];
+        size_t slot;
+        bool skipped = false;
+        for (size_t k = 0; kw && skip && skip[k]; k++) {
+            skipped = skipped || !strcmp(skip[k], kw);
+        }
+        if (skipped || (!kw && i < from)) {
+            continue;
+        }
+        if (!kw) {
+            slot = positional++;
+        } else {
+            for (slot = 0; slot < n_params && strcmp(sig->params[slot], kw) != 0; slot++) {
+            }
+        }
+        if (slot >= n_params || out[slot]) {
+            fl_tmpl_call_release(out, n_params);
+            fl_tmpl_eval_error(ev, node, "bad arguments for %s '%s'", sig->what, sig->name);
+            return -1;
+        }
+        out[slot] = json_incref(a->vals[i]);
+    }
+    for (size_t i = 0; i < sig->required; i++) {
+        if (!out[i]) {
+            fl_tmpl_call_release(out, n_params);
+            fl_tmpl_eval_error(ev, node, "%s '%s' needs its argument '%s'", sig->what, sig->name,
+                               sig->params[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/*  ITEM's attribute PATH (dotted; digits index lists), or NULL. */
+static const json_t *
+s_attribute(const json_t *item, const char *path)
+{
+    const json_t *cur = item;
+    const char *p = path;
+    while (cur) {
+        const char *dot = strchr(p, '.');
+        size_t n = dot ? (size_t) (dot - p) : strlen(p);
+        json_int_t index;
+        if (json_is_object(cur)) {
+            cur = json_object_getn(cur, p, n);
+        } else if (json_is_array(cur) && fl_tmpl_text_parse_int(p, n, 10, &index) && index >= 0) {
+            cur = json_array_get(cur, (size_t) index);
+        } else {
+            cur = NULL;
+        }
+        if (!dot) {
+            break;
+        }
+        p = dot + 1;
+    }
+    return cur;
+}
+
+/*  map(filter, args...) or map(attribute=name, default=value). */
+static json_t *
+v_map(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, json_t *v)
+{
+    s_args_t a;
+    if (s_args_eval(ev, node, &a) < 0) {
+        return NULL;
+    }
+    json_t *items = fl_tmpl_call_items(ev, node, v);
+    json_t *r = NULL;
+    json_t *args[FL_TMPL_MAX_PARAMS] = { NULL };
+    const json_t *attr = s_args_kw(&a, "attribute");
+    const s_filter_t *f = NULL;
+    if (!items) {
+        goto done;
+    }
+    if (attr) {
+        if (fl_tmpl_call_str_arg(ev, node, attr, "attribute") < 0) {
+            goto done;
+        }
+        const json_t *dflt = s_args_kw(&a, "default");
+        r = json_array();
+        for (size_t i = 0; i < json_array_size(items); i++) {
+            const json_t *x = s_attribute(json_array_get(items, i), json_string_value(attr));
+            if (!x && !dflt) {
+                fl_tmpl_eval_error(ev, node, "an item has no attribute '%s'",
+                                   json_string_value(attr));
+                json_decref(r);
+                r = NULL;
+                goto done;
+            }
+            fl_tmpl_append(r, json_incref((json_t *) (x ? x : dflt)));
+        }
+        goto done;
+    }
+    if (a.n == 0 || a.names[0] || !json_is_string(a.vals[0])) {
+        fl_tmpl_eval_error(ev, node, "map needs a filter name or attribute=");
+        goto done;
+    }
+    f = s_find_filter(json_string_value(a.vals[0]));
+    if (!f || f->vfn) {
+        fl_tmpl_eval_error(ev, node, "map: %s filter '%s'", f ? "cannot apply the" : "unknown",
+                           json_string_value(a.vals[0]));
+        goto done;
+    }
+    if (s_args_bind(ev, node, &a, 1, NULL, &f->sig, args) < 0) {
+        goto done;
+    }
+    r = json_array();
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        json_t *x = f->fn(ev, node, json_array_get(items, i), args);
+        if (!x) {
+            fl_tmpl_eval_raise_undefined(ev);
+            json_decref(r);
+            r = NULL;
+            break;
+        }
+        fl_tmpl_append(r, x);
+    }
+done:
+    fl_tmpl_call_release(args, FL_TMPL_MAX_PARAMS);
+    json_decref(items);
+    s_args_free(&a);
+    return r;
+}
+
+/*  select/reject/selectattr/rejectattr: keep the items whose value (the
+    item, or its attribute) passes the test (truthiness without one) when
+    KEEP, or fails it otherwise. */
+static json_t *
+s_select(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, json_t *v, bool by_attr, bool keep)
+{
+    s_args_t a;
+    if (s_args_eval(ev, node, &a) < 0) {
+        return NULL;
+    }
+    json_t *items = fl_tmpl_call_items(ev, node, v);
+    json_t *r = NULL;
+    json_t *args[FL_TMPL_MAX_PARAMS] = { NULL };
+    const s_test_t *t = NULL;
+    size_t next = 0;
+    const char *attr = NULL;
+    if (!items) {
+        goto done;
+    }
+    if (by_attr) {
+        if (a.n == 0 || a.names[0] || !json_is_string(a.vals[0])) {
+            fl_tmpl_eval_error(ev, node, "%s needs an attribute name", node->str);
+            goto done;
+        }
+        attr = json_string_value(a.vals[0]);
+        next = 1;
+    }
+    if (next < a.n && !a.names[next]) {
+        if (!json_is_string(a.vals[next])) {
+            fl_tmpl_eval_error(ev, node, "%s needs a test name", node->str);
+            goto done;
+        }
+        t = s_find_test(json_string_value(a.vals[next]));
+        if (!t) {
+            fl_tmpl_eval_error(ev, node, "unknown test '%s'", json_string_value(a.vals[next]));
+            goto done;
+        }
+        if (s_args_bind(ev, node, &a, next + 1, NULL, &t->sig, args) < 0) {
+            goto done;
+        }
+    } else if (next < a.n) {
+        fl_tmpl_eval_error(ev, node, "%s takes no keyword arguments", node->str);
+        goto done;
+    }
+    r = json_array();
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        json_t *item = json_array_get(items, i);
+        const json_t *x = attr ? s_attribute(item, attr) : item;
+        int pass;
+        if (!x && !(t && t->accepts_undefined)) {
+            fl_tmpl_eval_error(ev, node, "an item has no attribute '%s'", attr);
+            pass = -1;
+        } else {
+            pass = t ? t->fn(ev, node, x, args) : fl_tmpl_truthy(x);
+        }
+        if (pass < 0) {
+            json_decref(r);
+            r = NULL;
+            break;
+        }
+        if ((pass == 1) == keep) {
+            fl_tmpl_append(r, json_incref(item));
+        }
+    }
+done:
+    fl_tmpl_call_release(args, FL_TMPL_MAX_PARAMS);
+    json_decref(items);
+    s_args_free(&a);
+    return r;
+}
+
+static json_t *
+v_select(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, json_t *v)
+{
+    return s_select(ev, node, v, false, true);
+}
+
+static json_t *
+v_reject(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, json_t *v)
+{
+    return s_select(ev, node, v, false, false);
+}
+
+static json_t *
+v_selectattr(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, json_t *v)
+{
+    return s_select(ev, node, v, true, true);
+}
+
+static json_t *
+v_rejectattr(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, json_t *v)
+{
+    return s_select(ev, node, v, true, false);
 }

@@ -1,17 +1,22 @@
 /*  fl_tmpl_int.h: private to the template engine (fl_tmpl*.c).
 
-    The engine runs in three steps, one file each:
+    The engine runs in three steps:
       fl_tmpl_lex.c    source text -> tokens, each with line and column;
                        comments, {% raw %} and whitespace control are done
                        here, so the parser sees only text and tag tokens.
       fl_tmpl_parse.c  tokens -> a tree of nodes (statements and
                        expressions), checking every name of a filter or
                        test and the nesting limits.
-      fl_tmpl_eval.c   the tree + a JSON context -> text (statements,
-                       expressions, operators); fl_tmpl_call.c holds the
-                       filters, tests, methods and salt[...] lookups, and
-                       fl_tmpl_fmt.c the formatting of values as Python
-                       prints them (str, repr) and the json / yaml filters.
+      fl_tmpl_eval.c   the tree + a JSON context -> text: statements,
+                       names, lookups, scopes, limits.
+    and the evaluator leans on:
+      fl_tmpl_ops.c    Python's operators (+ - * / // % ** == < in ...);
+      fl_tmpl_call.c   argument binding, methods (dict.get, str.split ...),
+                       range(), dict(), salt['pillar.get'] and friends;
+      fl_tmpl_filter.c the filters and tests;
+      fl_tmpl_fmt.c    values printed as Python prints them (str, repr),
+                       and the json and yaml filters' output;
+      fl_tmpl_text.c   the capped string buffer, UTF-8, string operations.
     Values are jansson values throughout; NULL stands for "undefined". */
 #ifndef FL_TMPL_INT_H
 #define FL_TMPL_INT_H
@@ -28,6 +33,16 @@
 #define FL_TMPL_MAX_ITEMS 1000000u              /* items in a list built by a template */
 #define FL_TMPL_MAX_VALUE_DEPTH 200             /* nesting of a value a template builds */
 #define FL_TMPL_MAX_RANGE 100000                /* items from range(), as Jinja's sandbox */
+
+/*  A growing string capped at FL_TMPL_MAX_OUTPUT; once over the cap it
+    stops growing and sets overflow.  too_deep is set when a value being
+    formatted is nested too deeply. */
+typedef struct {
+    char *data;
+    size_t len, cap;
+    bool overflow;
+    bool too_deep;
+} fl_tmpl_buf_t;
 
 //  --------------------------------------------------------------------------
 //  Tokens
@@ -165,6 +180,9 @@ bool fl_tmpl_eval_failed(const fl_tmpl_eval_t *ev);
 /*  Records that the value being returned is undefined, and why. */
 void *fl_tmpl_eval_undefined(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, const char *fmt, ...)
     FL_PRINTF(3, 4);
+/*  Reports the last undefined value as an error (unless one was reported
+    already); returns NULL. */
+void *fl_tmpl_eval_raise_undefined(fl_tmpl_eval_t *ev);
 /*  Forgets the reason of the last undefined value (it was accepted). */
 void fl_tmpl_eval_forget_undefined(fl_tmpl_eval_t *ev);
 /*  Counts STEPS units of work; -1 (after reporting at NODE) past the budget. */
@@ -179,6 +197,13 @@ const json_t *fl_tmpl_eval_pillar(const fl_tmpl_eval_t *ev);
 const json_t *fl_tmpl_eval_grains(const fl_tmpl_eval_t *ev);
 /*  The depth of V (a scalar is 1), counting the work; stops past LIMIT. */
 int fl_tmpl_eval_depth(fl_tmpl_eval_t *ev, const json_t *v, int limit);
+/*  Python's arithmetic OP (+ - * / FL_OP_FLOORDIV % FL_OP_POW) on A and
+    B; NULL after reporting at NODE. */
+json_t *fl_tmpl_ops_arith(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, int op, const json_t *a,
+                          const json_t *b);
+/*  `needle in hay`: 1, 0, or -1 after reporting. */
+int fl_tmpl_ops_contains(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, const json_t *needle,
+                         const json_t *hay);
 /*  Python's == and <, as Jinja compares: numbers by value (booleans are
     numbers), strings by code point, lists item by item.  cmp returns -1
     (a < b), 0, 1, or -2 after reporting that the types cannot be ordered. */
@@ -200,27 +225,53 @@ void fl_tmpl_append(json_t *a, json_t *v);
 void fl_tmpl_set(json_t *o, const char *key, json_t *v);
 
 //  --------------------------------------------------------------------------
-//  Filters, tests, calls (fl_tmpl_call.c)
+//  Calls, filters, tests (fl_tmpl_call.c, fl_tmpl_filter.c)
+
+#define FL_TMPL_MAX_PARAMS 4
+
+/*  A signature: what is called (for messages), its parameters
+    (NULL-terminated) and how many of them are required. */
+typedef struct {
+    const char *what;       /* "filter", "method" ... */
+    const char *name;
+    const char *params[FL_TMPL_MAX_PARAMS];
+    size_t required;
+} fl_tmpl_sig_t;
+
+/*  Evaluates the arguments of NODE (its kids; names[i] for keywords) into
+    ARGS[FL_TMPL_MAX_PARAMS] by SIG, NULL where absent; -1 after reporting. */
+int fl_tmpl_call_bind(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, const fl_tmpl_sig_t *sig,
+                      json_t **args);
+void fl_tmpl_call_release(json_t **args, size_t n);
+/*  The text in B as a string value (B is emptied); NULL after reporting a
+    limit. */
+json_t *fl_tmpl_call_value(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, fl_tmpl_buf_t *b);
+/*  Appends str(V) to B; -1 after reporting. */
+int fl_tmpl_call_text(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, const json_t *v,
+                      fl_tmpl_buf_t *b);
+/*  Checks an argument's type; -1 after reporting. */
+int fl_tmpl_call_int_arg(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, const json_t *v,
+                         const char *what, json_int_t *out);
+int fl_tmpl_call_str_arg(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, const json_t *v,
+                         const char *what);
+/*  What iterating V gives (a list; dict keys; characters) as a list; NULL
+    after reporting when V cannot be iterated. */
+json_t *fl_tmpl_call_items(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, const json_t *v);
+/*  Python's S.replace(OLD, NEW, COUNT), COUNT < 0 for all. */
+json_t *fl_tmpl_call_replace(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, const char *s,
+                             size_t len, const json_t *old, const json_t *new, json_int_t count);
+/*  A call: methods, globals, salt[...]. */
+json_t *fl_tmpl_call(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node);
 
 bool fl_tmpl_filter_exists(const char *name);
 bool fl_tmpl_test_exists(const char *name);
 json_t *fl_tmpl_call_filter(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node);
 /*  1 true, 0 false, -1 error. */
 int fl_tmpl_call_test(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node);
-json_t *fl_tmpl_call(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node);
 
 //  --------------------------------------------------------------------------
-//  Text and formatting (fl_tmpl_fmt.c)
+//  Text (fl_tmpl_text.c) and formatting (fl_tmpl_fmt.c)
 
-/*  A growing string capped at FL_TMPL_MAX_OUTPUT; once over the cap it
-    stops growing and sets overflow.  too_deep is set when a value being
-    formatted is nested too deeply. */
-typedef struct {
-    char *data;
-    size_t len, cap;
-    bool overflow;
-    bool too_deep;
-} fl_tmpl_buf_t;
 
 void fl_tmpl_buf_add(fl_tmpl_buf_t *b, const char *s, size_t n);
 void fl_tmpl_buf_addc(fl_tmpl_buf_t *b, char c);
@@ -238,6 +289,18 @@ uint32_t fl_tmpl_utf8_next(const char *s, size_t len, size_t *i);
 bool fl_tmpl_is_space(uint32_t c);
 /*  Characters in S. */
 size_t fl_tmpl_utf8_count(const char *s, size_t len);
+
+/*  Case of one character (ASCII, Latin-1, Greek, Cyrillic). */
+uint32_t fl_tmpl_text_lower_cp(uint32_t c);
+uint32_t fl_tmpl_text_upper_cp(uint32_t c);
+/*  Appends S in lower ('l'), upper ('u') or capitalized ('c') case. */
+void fl_tmpl_text_case(fl_tmpl_buf_t *b, const char *s, size_t len, char mode);
+/*  Python's strip (WHICH 'l', 'r', 'b'oth) of CHARS, or of whitespace when
+    CHARS is NULL; a new string value. */
+json_t *fl_tmpl_text_strip(const char *s, size_t len, const json_t *chars, char which);
+/*  Python's int(s, base) and float(s) of text; false when they fail. */
+bool fl_tmpl_text_parse_int(const char *s, size_t len, int base, json_int_t *out);
+bool fl_tmpl_text_parse_float(const char *s, size_t len, double *out);
 
 /*  Python's repr() of a float, e.g. 1.5, 2.0, 1e+16, 1e-05. */
 void fl_tmpl_fmt_float(double d, char *out, size_t size);

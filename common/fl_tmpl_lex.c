@@ -205,7 +205,8 @@ s_raw(s_lexer_t *lx, size_t open_end, bool strip_inside)
             return;
         }
     }
-    s_error(lx, line, col, "unclosed {%% raw %%}: no {%% endraw %%} before the end of the template");
+    s_error(lx, line, col,
+            "unclosed {%% raw %%}: no {%% endraw %%} before the end of the template");
 }
 
 static int
@@ -330,6 +331,15 @@ s_string(s_lexer_t *lx)
     s_advance(lx, i + 1 - start);
 }
 
+/*  A digit at I, or a '_' between two digits. */
+static bool
+s_digit_at(const s_lexer_t *lx, size_t i)
+{
+    const char *s = lx->src;
+    return i < lx->len
+           && (s_is_digit(s[i]) || (s[i] == '_' && i + 1 < lx->len && s_is_digit(s[i + 1])));
+}
+
 /*  A number at the cursor: digits (with '_' between them), an optional
     fraction and exponent.  After a '.' only an integer (x.0.1 is x[0][1]). */
 static void
@@ -338,13 +348,13 @@ s_number(s_lexer_t *lx, bool allow_float)
     const char *s = lx->src;
     size_t i = lx->pos;
     bool is_float = false;
-    while (i < lx->len && (s_is_digit(s[i]) || (s[i] == '_' && i + 1 < lx->len && s_is_digit(s[i + 1])))) {
+    while (s_digit_at(lx, i)) {
         i++;
     }
     if (allow_float && i + 1 < lx->len && s[i] == '.' && s_is_digit(s[i + 1])) {
         is_float = true;
         i++;
-        while (i < lx->len && (s_is_digit(s[i]) || (s[i] == '_' && i + 1 < lx->len && s_is_digit(s[i + 1])))) {
+        while (s_digit_at(lx, i)) {
             i++;
         }
     }
@@ -370,7 +380,8 @@ s_number(s_lexer_t *lx, bool allow_float)
         }
     }
     clean[c] = '\0';
-    fl_tmpl_tok_t *t = s_push(lx, is_float ? FL_TT_FLOAT : FL_TT_INT, lx->line, lx->col, lx->pos, n);
+    fl_tmpl_tok_t *t = s_push(lx, is_float ? FL_TT_FLOAT : FL_TT_INT, lx->line, lx->col, lx->pos,
+                              n);
     errno = 0;
     if (is_float) {
         t->fval = strtod(clean, NULL);

@@ -440,11 +440,12 @@ s_int_pow(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, json_int_t base, json_
 }
 
 json_t *
-fl_tmpl_ops_arith(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, int op, const json_t *a, const json_t *b)
+fl_tmpl_ops_arith(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, int op, const json_t *a,
+                  const json_t *b)
 {
     if (op == '+') {
         json_t *r = s_add(ev, node, a, b);
-        if (r || ev->failed) {
+        if (r || fl_tmpl_eval_failed(ev)) {
             return r;
         }
     }

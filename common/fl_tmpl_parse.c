@@ -152,7 +152,8 @@ static void *
 s_unexpected(s_parser_t *p, const fl_tmpl_tok_t *t, const char *wanted)
 {
     char buf[64];
-    return s_error(p, t->line, t->col, "expected %s, got %s", wanted, s_describe(t, buf, sizeof buf));
+    return s_error(p, t->line, t->col, "expected %s, got %s", wanted,
+                   s_describe(t, buf, sizeof buf));
 }
 
 static bool
@@ -251,12 +252,13 @@ s_done(s_parser_t *p, fl_tmpl_node_t *n, size_t start)
     return n;
 }
 
-/*  Each level of nesting in the source costs the parser two or three
-    recursive calls; the tree's height (s_done) is what the limit names. */
+/*  Counts one level of nesting (an expression inside brackets or
+    arguments, or a unary operator) and bounds the parser's recursion; the
+    tree's height is checked as well (s_done). */
 static bool
 s_enter(s_parser_t *p)
 {
-    if (++p->expr_depth > 3 * FL_TMPL_MAX_DEPTH) {
+    if (++p->expr_depth > FL_TMPL_MAX_DEPTH) {
         const fl_tmpl_tok_t *t = s_peek(p);
         s_error(p, t->line, t->col, "expression nested too deeply (limit %d)", FL_TMPL_MAX_DEPTH);
         return false;
@@ -632,17 +634,17 @@ s_filters(s_parser_t *p, fl_tmpl_node_t *node, size_t start)
 static fl_tmpl_node_t *
 s_unary(s_parser_t *p, bool with_filter)
 {
-    if (!s_enter(p)) {
-        return NULL;
-    }
     const fl_tmpl_tok_t *t = s_peek(p);
     size_t start = t->off;
     fl_tmpl_node_t *node;
     if (s_is_op(t, '-') || s_is_op(t, '+')) {
         s_next(p);
+        if (!s_enter(p)) {
+            return NULL;
+        }
         fl_tmpl_node_t *operand = s_unary(p, false);
+        s_leave(p);
         if (!operand) {
-            s_leave(p);
             return NULL;
         }
         node = s_node(p, FL_TN_UNARY, t);
@@ -656,7 +658,6 @@ s_unary(s_parser_t *p, bool with_filter)
     if (with_filter) {
         node = s_filters(p, node, start);
     }
-    s_leave(p);
     return node;
 }
 
@@ -693,7 +694,8 @@ s_math2(s_parser_t *p)
     fl_tmpl_node_t *left = s_pow(p);
     while (left) {
         const fl_tmpl_tok_t *t = s_peek(p);
-        if (!s_is_op(t, '*') && !s_is_op(t, '/') && !s_is_op(t, FL_OP_FLOORDIV) && !s_is_op(t, '%')) {
+        if (!s_is_op(t, '*') && !s_is_op(t, '/') && !s_is_op(t, FL_OP_FLOORDIV)
+            && !s_is_op(t, '%')) {
             break;
         }
         s_next(p);

@@ -371,11 +371,16 @@ s_cmd_apply(ctl_t *ctl, int argc, char **argv)
     /* --test and --json may also come last, as Salt's test=True does. */
     char **args = fl_calloc((size_t) argc + 1, sizeof *args);
     int nargs = 0;
+    const char *timeout = NULL;
     for (int i = 0; i < argc; i++) {
         if (i > 0 && strcmp(argv[i], "--test") == 0) {
             test = true;
         } else if (i > 0 && strcmp(argv[i], "--json") == 0) {
             ctl->json = true;
+        } else if (i > 0 && strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
+            timeout = argv[++i];
+        } else if (i > 0 && strncmp(argv[i], "--timeout=", 10) == 0) {
+            timeout = argv[i] + 10;
         } else {
             args[nargs++] = argv[i];
         }
@@ -385,6 +390,10 @@ s_cmd_apply(ctl_t *ctl, int argc, char **argv)
         rc = s_usage();
     } else {
         run[n++] = "run";
+        if (timeout) {
+            run[n++] = "--timeout";
+            run[n++] = (char *) timeout;
+        }
         for (int i = 0; i < nopts; i++) {
             run[n++] = opts[i];
         }

@@ -8,6 +8,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/syscall.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -186,6 +187,8 @@ s_supervise(pid_t pid, int timeout_ms, int *out_fd, int *err_fd, s_buf_t *out, s
     int64_t stop_at = INT64_MAX;    /* when to give up on the pipes */
     bool exited = false, timed_out = false, lost = false;
     int status = 0;
+    /* The pidfd wakes the poll as soon as the command exits. */
+    int pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
     while (!exited || *out_fd >= 0 || *err_fd >= 0) {
         int64_t now = fl_clock_ms();
         if (now >= stop_at) {
@@ -204,7 +207,7 @@ s_supervise(pid_t pid, int timeout_ms, int *out_fd, int *err_fd, s_buf_t *out, s
         if (!exited && wait_ms > S_TICK_MS) {
             wait_ms = S_TICK_MS;
         }
-        struct pollfd pfd[2];
+        struct pollfd pfd[3];
         nfds_t nfds = 0;
         if (*out_fd >= 0) {
             pfd[nfds++] = (struct pollfd) { .fd = *out_fd, .events = POLLIN };
@@ -212,12 +215,15 @@ s_supervise(pid_t pid, int timeout_ms, int *out_fd, int *err_fd, s_buf_t *out, s
         if (*err_fd >= 0) {
             pfd[nfds++] = (struct pollfd) { .fd = *err_fd, .events = POLLIN };
         }
+        if (!exited && pidfd >= 0) {
+            pfd[nfds++] = (struct pollfd) { .fd = pidfd, .events = POLLIN };
+        }
         int rc = poll(nfds ? pfd : NULL, nfds, (int) wait_ms);
         if (rc < 0 && errno != EINTR) {
             break;
         }
         for (nfds_t i = 0; rc > 0 && i < nfds; i++) {
-            if (!pfd[i].revents) {
+            if (!pfd[i].revents || pfd[i].fd == pidfd) {
                 continue;
             }
             if (pfd[i].fd == *out_fd) {
@@ -236,6 +242,9 @@ s_supervise(pid_t pid, int timeout_ms, int *out_fd, int *err_fd, s_buf_t *out, s
                 stop_at = linger < deadline ? linger : deadline;
             }
         }
+    }
+    if (pidfd >= 0) {
+        close(pidfd);
     }
     if (!exited) {
         /* a poll error or the deadline: make sure it is gone, then reap */

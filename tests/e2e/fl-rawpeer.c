@@ -289,6 +289,46 @@ s_run_mode(peer_t *p, const char *mode)
         s_drain(p, p->wait_ms, NULL);
         s_send(p, "ping", p->id, NULL, false);
         s_drain(p, p->wait_ms, NULL);
+    } else if (strcmp(mode, "file-probe") == 0) {
+        /* Wait for a state job, then ask the file server for what it must
+           refuse, and for one file of another job. */
+        s_hello(p, p->id, cert);
+        json_t *body = NULL;
+        const char *jid = NULL;
+        int64_t deadline = fl_clock_ms() + 20000;
+        while (!jid && fl_clock_ms() < deadline) {
+            s_drain(p, 500, &body);
+            jid = fl_json_str(body, "jid");
+        }
+        if (!jid) {
+            printf("no-job\n");
+            json_decref(body);
+            free(cert);
+            return 1;
+        }
+        static const char *probes[] = {
+            "fleet://../master.yaml", "fleet:///etc/passwd", "salt://a/../../etc/passwd",
+            "fleet://base//motd.j2", "fleet://escape/passwd", "http://example.net/x",
+            "fleet://base/motd.j2",
+        };
+        for (size_t i = 0; i < FL_ARRAY_LEN(probes); i++) {
+            printf("probe %s\n", probes[i]);
+            s_send(p, "file_req", p->id,
+                   json_pack("{s:s, s:s, s:i}", "jid", jid, "path", probes[i], "offset", 0),
+                   false);
+            json_t *reply = NULL;
+            s_drain(p, p->wait_ms, &reply);
+            const char *error = fl_json_str(reply, "error");
+            printf("%s %s\n", error ? "error" : "served", error ? error : probes[i]);
+            json_decref(reply);
+        }
+        /* Someone else's job. */
+        s_send(p, "file_req", p->id,
+               json_pack("{s:s, s:s, s:i}", "jid", "20000101000000000000", "path",
+                         "fleet://base/motd.j2", "offset", 0),
+               false);
+        s_drain(p, p->wait_ms, NULL);
+        json_decref(body);
     } else if (strcmp(mode, "cert-expired") == 0) {
         char *c = s_make_cert(p, false, now - 86400 * 10, now - 86400);
         s_hello(p, p->id, c);

@@ -13,6 +13,8 @@ case "$FLEET_BIN" in *asan*) FL_SCALE=4 ;; esac
 
 T=""
 PIDS=()
+HUP_PIDS=()   # supervisors that stop their children on SIGHUP (runsvdir)
+ON_TEARDOWN=()  # commands run first at teardown (stop supervised services)
 
 fl_fail() {
     echo "    FAIL: $*" >&2
@@ -59,7 +61,19 @@ fl_stop_pid() {  # SIGTERM, wait up to 10 s, then SIGKILL
 
 fl_teardown() {
     set +e
-    local pid
+    local pid i cmd
+    for cmd in "${ON_TEARDOWN[@]}"; do
+        eval "$cmd" >/dev/null 2>&1
+    done
+    ON_TEARDOWN=()
+    for pid in "${HUP_PIDS[@]}"; do
+        kill -HUP "$pid" 2>/dev/null || true
+        for ((i = 0; i < 100; i++)); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.05
+        done
+    done
+    HUP_PIDS=()
     for pid in "${PIDS[@]}"; do
         kill -CONT "$pid" 2>/dev/null || true
         fl_stop_pid "$pid"
