@@ -20,7 +20,14 @@ show() {
 fleetctl() { "$FLEETCTL" --socket "$T/master.sock" "$@"; }
 
 step "A fleet root key (kept offline at the factory) and a master on loopback"
-fl_master_setup
+# The example state tree (states/tree) in a git repository, its pillar beside it.
+mkdir -p "$T/states"
+cp -r "$here/../states/tree/." "$T/states/"
+git -C "$T/states" init -q
+git -C "$T/states" -c user.name=demo -c user.email=demo@fleet.invalid add -A
+git -C "$T/states" -c user.name=demo -c user.email=demo@fleet.invalid commit -qm "example tree"
+cp -r "$here/../states/pillar" "$T/pillar"
+fl_master_setup "state_dir: $T/states"$'\n'"pillar_dir: $T/pillar"
 echo "master listening on $ENDPOINT, data in $T/master"
 
 step "Three devices, each with a factory bundle (key, certificate, master key, minion.yaml)"
@@ -29,6 +36,9 @@ show "$FLEETCTL" pki issue pi-1 --root "$T/pki" --master-pub "$T/master/master.p
 fl_issue pi-2 --grain channel=staging --grain class=gateway
 fl_issue gw-1 --grain channel=live --grain class=gateway
 for id in pi-1 pi-2 gw-1; do
+    # Each demo device manages a directory of its own instead of /.
+    mkdir -p "$T/root-$id"
+    printf 'root_dir: %s\n' "$T/root-$id" >>"$T/$id/minion.yaml"
     fl_start "$id" "$FLEET_BIN/fleet-minion" -c "$T/$id/minion.yaml"
 done
 for id in pi-1 pi-2 gw-1; do
@@ -48,6 +58,18 @@ show fleetctl run -C 'G@class:gateway and not G@channel:live' cmd.run uname -sr
 
 step "JSON for scripts"
 show fleetctl --json run -L gw-1 test.echo hello
+
+step "States: what would change on pi-1 (a dry run), from the example tree in git"
+show fleetctl apply pi-1 base bus app --test
+
+step "Apply them to every device (the summary of each)"
+printf '\033[2m$ fleetctl apply %s base bus app\033[0m\n' "'*'"
+fleetctl apply '*' base bus app | grep -E '^(Summary|Succeeded|Failed)' || true
+echo "pi-1's /etc/fleet-app/bus.conf (rendered from pillar; pi-1 is on the staging channel):"
+sed 's/^/    /' "$T/root-pi-1/etc/fleet-app/bus.conf"
+
+step "Apply again: nothing changes"
+fleetctl apply '*' base bus app | grep -E '^(Summary|Succeeded|Failed)' || true
 
 step "A device that went silent is named"
 fl_stop_pid "$(fl_pid gw-1)"

@@ -16,4 +16,5 @@ motd:
     - name: /etc/motd
     - source: fleet://base/motd.j2
     - template: jinja
+    - makedirs: True
     - mode: '0644'
