@@ -57,6 +57,8 @@ const fl_cfg_spec_t fl_minion_config_spec[] = {
     { "job_timeout", FL_CFG_INT, "3600", 1, 604800, false,
       "seconds a job may run before its worker is killed (fleetctl's --timeout is only how "
       "long the operator waits; late returns are kept)" },
+    { "container_socket", FL_CFG_PATH, "/var/run/docker.sock", 0, 0, false,
+      "the container engine's Docker API socket (dockerd, or podman's service)" },
     { "max_jobs", FL_CFG_INT, "16", 1, 1024, false, "jobs run at once; more are refused" },
     { "log_level", FL_CFG_LOGLEVEL, "notice", 0, 0, false,
       "error, warning, notice, info or debug" },
@@ -353,7 +355,8 @@ s_start(fl_minion_t *self, const char *jid, const char *fun, const json_t *args,
         .jid = jid, .fun = fun, .args = args, .kwargs = kwargs,
         .ctx = { .minion_id = self->id, .grains = self->grains, .root_dir = self->root_dir,
                  .jid = jid,
-                 .timeout_ms = (int) fl_config_int(self->config, "job_timeout") * 1000 },
+                 .timeout_ms = (int) fl_config_int(self->config, "job_timeout") * 1000,
+                 .container_socket = fl_config_str(self->config, "container_socket") },
     };
     if (!fl_registry_available(fun, &req.ctx)) {
         s_return_error(self, jid, fun, 2, "function not available on this minion");

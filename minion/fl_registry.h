@@ -14,6 +14,7 @@ typedef struct {
     const char *root_dir;   /* prefix for everything the minion manages ("" = /) */
     const char *jid;
     int timeout_ms;         /* the job's whole budget */
+    const char *container_socket; /* the container engine's API socket */
 } fl_mod_ctx_t;
 
 /*  Runs one function.  ARGS is a JSON array of positional arguments, KWARGS

@@ -26,6 +26,7 @@ typedef struct {
         source the chunks name, fetched from the master's file server by
         the minion before the worker started. */
     const json_t *files;
+    const char *container_socket;   /* the container engine's API socket */
 } fl_st_ctx_t;
 
 typedef struct {

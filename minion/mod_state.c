@@ -44,6 +44,8 @@ mod_state_apply(const fl_mod_ctx_t *ctx, const json_t *args, const json_t *kwarg
         .cache_dir = json_is_string(cache_dir) ? json_string_value(cache_dir) : "",
         .test = test_mode,
         .files = json_is_object(files) ? files : empty_files,
+        .container_socket = ctx && ctx->container_socket ? ctx->container_socket
+                                                         : "/var/run/docker.sock",
     };
     bool failed = false;
     *ret = fl_state_run(&st, chunks, &failed);
