@@ -60,16 +60,16 @@ step "JSON for scripts"
 show fleetctl --json run -L gw-1 test.echo hello
 
 step "States: what would change on pi-1 (a dry run), from the example tree in git"
-show fleetctl apply pi-1 base bus app --test
+show fleetctl apply pi-1 base bus --test
 
 step "Apply them to every device (the summary of each)"
-printf '\033[2m$ fleetctl apply %s base bus app\033[0m\n' "'*'"
-fleetctl apply '*' base bus app | grep -E '^(Summary|Succeeded|Failed)' || true
+printf '\033[2m$ fleetctl apply %s base bus\033[0m\n' "'*'"
+fleetctl apply '*' base bus | grep -E '^(Summary|Succeeded|Failed)' || true
 echo "pi-1's /etc/fleet-app/bus.conf (rendered from pillar; pi-1 is on the staging channel):"
 sed 's/^/    /' "$T/root-pi-1/etc/fleet-app/bus.conf"
 
 step "Apply again: nothing changes"
-fleetctl apply '*' base bus app | grep -E '^(Summary|Succeeded|Failed)' || true
+fleetctl apply '*' base bus | grep -E '^(Summary|Succeeded|Failed)' || true
 
 step "A device that went silent is named"
 fl_stop_pid "$(fl_pid gw-1)"

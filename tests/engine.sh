@@ -5,6 +5,8 @@
 # docker-registry on a loopback port.  Nothing in /etc is touched.
 #
 #   tests/engine.sh start DIR [REGISTRY_PORT]   start both; prints the socket path
+#   tests/engine.sh engine DIR REGISTRY_PORT    start podman only (a device's engine), using
+#                                               the registry another start runs
 #   tests/engine.sh stop DIR                    stop what DIR's start started (by PID)
 #   tests/engine.sh image DIR NAME:TAG [WORD]   build a busybox image and push it to
 #                                               127.0.0.1:PORT/NAME:TAG (WORD lands in /etc/word)
@@ -26,10 +28,8 @@ wait_for() {  # wait_for SECONDS COMMAND...
     done
 }
 
-case "$cmd" in
-start)
-    port=${3:-5000}
-    echo "$port" >"$dir/registry.port"
+write_config() {  # write_config PORT
+    echo "$1" >"$dir/registry.port"
     cat >"$dir/containers.conf" <<CONF
 [engine]
 runtime = "runc"
@@ -39,9 +39,28 @@ CONF
     cat >"$dir/registries.conf" <<CONF
 unqualified-search-registries = []
 [[registry]]
-location = "127.0.0.1:$port"
+location = "127.0.0.1:$1"
 insecure = true
 CONF
+}
+
+start_podman() {
+    podman --root "$dir/storage" --runroot "$dir/run" system service --time=0 \
+        "unix://$dir/podman.sock" >"$dir/podman.log" 2>&1 &
+    echo $! >"$dir/podman.pid"
+    wait_for 20 curl -sf --unix-socket "$dir/podman.sock" http://d/v1.41/version ||
+        { echo "engine.sh: podman did not start; see $dir/podman.log" >&2; exit 1; }
+}
+
+case "$cmd" in
+engine)
+    write_config "${3:?usage: engine.sh engine DIR REGISTRY_PORT}"
+    start_podman
+    echo "$dir/podman.sock"
+    ;;
+start)
+    port=${3:-5000}
+    write_config "$port"
     cat >"$dir/registry.yml" <<CONF
 version: 0.1
 storage:
@@ -52,11 +71,7 @@ http:
 CONF
     docker-registry serve "$dir/registry.yml" >"$dir/registry.log" 2>&1 &
     echo $! >"$dir/registry.pid"
-    podman --root "$dir/storage" --runroot "$dir/run" system service --time=0 \
-        "unix://$dir/podman.sock" >"$dir/podman.log" 2>&1 &
-    echo $! >"$dir/podman.pid"
-    wait_for 20 curl -sf --unix-socket "$dir/podman.sock" http://d/v1.41/version ||
-        { echo "engine.sh: podman did not start; see $dir/podman.log" >&2; exit 1; }
+    start_podman
     wait_for 20 curl -sf "http://127.0.0.1:$port/v2/" ||
         { echo "engine.sh: the registry did not start; see $dir/registry.log" >&2; exit 1; }
     echo "$dir/podman.sock"

@@ -21,7 +21,7 @@ vpn:
   address: 10.8.0.2/32
   private_key: REPLACE-ME
   endpoint: vpn.example.net:51820
-app:
-  images:
-    live: registry.example.net/app:live
-    staging: registry.example.net/app:staging
+# The RFID reader's device node; a device whose reader sits elsewhere sets
+# the rfid_device grain instead (pillar wins over grains for ((rfid_device)),
+# so leave it out of pillar on such fleets).
+rfid_device: /dev/ttyUSB0

@@ -1,9 +1,18 @@
-# The application containers.  Filled in by the containers work (issue 4):
-# docker_image.present and docker_container.running with the image tag the
-# device's channel grain selects.  Until then this SLS only records which
-# image the device would run.
-app-image-choice:
-  file.managed:
-    - name: /etc/fleet-app/image
-    - makedirs: True
-    - contents: {{ pillar.get('app:images', {}).get(grains.get('channel', 'live'), 'app:live') }}
+# The application containers.  The image comes from pillar, which maps each
+# release channel to an image tag (pillar/channel_*.sls, chosen by the
+# device's `channel` grain), so rolling out means: push the new image under
+# the staging tag, apply to the staging devices, then move the live tag.
+# ((image)) and ((rfid_device)) are resolved from pillar, then grains.
+fleetvalid-rfid-image:
+  docker_image.present:
+    - name: ((image))
+    - force: True
+
+fleetvalid-rfid:
+  docker_container.running:
+    - image: ((image))
+    - binds:
+      - ((rfid_device)):((rfid_device))
+    - environment:
+      - RCAGGREGATOR: aggregator:9091
+      - POWER_API: power:80

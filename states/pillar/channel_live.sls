@@ -1,0 +1,1 @@
+image: registry.example.net/app:live
