@@ -1,26 +1,21 @@
-/*  fl_tmpl_call.c: what a template can call: filters, tests, methods of
-    dicts and strings, the globals range() and dict(), and Salt's lookups
-    salt['pillar.get'] / salt['grains.get'].
+/*  fl_tmpl_call.c: calls in a template, and the argument binding shared
+    with the filters and tests (fl_tmpl_filter.c).
 
-    Everything is declared in tables (name, parameters, how many are
-    required), so arguments are bound and checked in one place, by position
-    or by keyword, as Python would.  A filter or test that is not in its
-    table is refused when the template is parsed; a method or salt function
-    that is not here is refused with the position of the call.  Nothing
-    here does I/O or changes a value it was given: the sandbox only reads.
+    What can be called: methods of dicts (get, items, keys, values) and
+    strings (split, startswith, endswith, strip, lstrip, rstrip, lower,
+    upper, replace, join), the globals range() and dict(), and Salt's
+    lookups salt['pillar.get'], salt['grains.get'], salt['pillar.items'],
+    salt['grains.items'].  Anything else is refused with the position of
+    the call: nothing here does I/O or changes a value it was given.
 
-    Behaviour follows Jinja 3 and Salt where they define it: default()
-    replaces only undefined values (or falsy ones with its second argument),
-    sort() and unique() ignore case unless told otherwise, int() reads
-    "42.5" as 42 and anything unreadable as its default, first/last of an
-    empty sequence are undefined (so `| first | default(x)` works), the
-    yaml filter is flow style unless given False, pillar.get() and
-    salt['pillar.get']() walk keys separated by ':' (through lists too, as
-    Salt's traverse_dict_and_list does). */
+    Arguments are bound in one place (fl_tmpl_call_bind), by position or by
+    keyword, against a signature, as Python would.  pillar.get() and
+    salt['pillar.get']() walk keys separated by ':' (through lists too, by
+    index or through the dicts they hold, as Salt's traverse_dict_and_list
+    does); salt['pillar.get'] defaults to '' as in Salt, dict.get to None. */
 #include "fl_tmpl_int.h"
 
 #include <limits.h>
-#include <math.h>
 
 //  --------------------------------------------------------------------------
 //  Arguments
@@ -104,7 +99,7 @@ fl_tmpl_call_value(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, fl_tmpl_buf_t
         fl_tmpl_eval_error(ev, node, "value nested too deeply to format");
     } else if (b->overflow) {
         fl_tmpl_eval_error(ev, node, "string longer than 16 MiB");
-    } else if (fl_tmpl_eval_charge(ev, node, b->len / 16) == 0) {
+    } else if (fl_tmpl_eval_charge(ev, node, FL_TMPL_BYTE_STEPS(b->len)) == 0) {
         r = fl_tmpl_str(b->data ? b->data : "", b->len);
     }
     fl_tmpl_buf_free(b);
@@ -187,7 +182,7 @@ fl_tmpl_call_items(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, const json_t 
         json_decref(items);
         return fl_tmpl_eval_error(ev, node, "%s is not iterable", fl_tmpl_type_name(v));
     }
-    if (fl_tmpl_eval_charge(ev, node, json_array_size(items)) < 0) {
+    if (fl_tmpl_eval_charge(ev, node, FL_TMPL_ITEM_STEPS(json_array_size(items))) < 0) {
         json_decref(items);
         return NULL;
     }
@@ -377,12 +372,12 @@ s_dict_method(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, const char *name, 
         return r;
     }
     if (strcmp(name, "items") && strcmp(name, "keys") && strcmp(name, "values")) {
-        return fl_tmpl_eval_error(ev, node->a, "unknown method '%s' for type dict (templates can call "
-                                  "get, items, keys, values)", name);
+        return fl_tmpl_eval_error(ev, node->a, "unknown method '%s' for type dict (templates "
+                                  "can call get, items, keys, values)", name);
     }
     fl_tmpl_sig_t sig = { "method", name, { NULL }, 0 };
     if (fl_tmpl_call_bind(ev, node, &sig, args) < 0
-        || fl_tmpl_eval_charge(ev, node, json_object_size(self)) < 0) {
+        || fl_tmpl_eval_charge(ev, node, FL_TMPL_ITEM_STEPS(json_object_size(self))) < 0) {
         return NULL;
     }
     r = json_array();
@@ -418,7 +413,7 @@ s_split(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, const char *s, size_t le
     if (sep && json_string_length(sep) == 0) {
         return fl_tmpl_eval_error(ev, node, "empty separator");
     }
-    if (fl_tmpl_eval_charge(ev, node, len / 8) < 0) {
+    if (fl_tmpl_eval_charge(ev, node, FL_TMPL_BYTE_STEPS(len)) < 0) {
         return NULL;
     }
     json_t *r = json_array();
@@ -605,7 +600,7 @@ s_range(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node)
         return fl_tmpl_eval_error(ev, node, "range too big: more than %d items",
                                   FL_TMPL_MAX_RANGE);
     }
-    if (fl_tmpl_eval_charge(ev, node, (uint64_t) count) < 0) {
+    if (fl_tmpl_eval_charge(ev, node, FL_TMPL_ITEM_STEPS(count)) < 0) {
         return NULL;
     }
     r = json_array();

@@ -37,6 +37,7 @@ struct fl_tmpl_eval {
     json_t *frames[FL_TMPL_MAX_FRAMES];
     size_t n_frames;
     fl_tmpl_buf_t *out;
+    fl_tmpl_buf_t *top;             /* the template's own output */
     uint64_t iterations;
     uint64_t steps;
     bool failed;
@@ -369,10 +370,11 @@ s_slice(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node)
         }
         if (!json_is_null(v)) {
             if (!s_is_int(v)) {
+                fl_tmpl_eval_error(ev, nodes[i], "slice indices must be integers, not %s",
+                                   fl_tmpl_type_name(v));
                 json_decref(v);
                 json_decref(base);
-                return fl_tmpl_eval_error(ev, nodes[i], "slice indices must be integers, not %s",
-                                          fl_tmpl_type_name(v));
+                return NULL;
             }
             parts[i] = s_int(v);
             given[i] = true;
@@ -443,7 +445,7 @@ s_slice(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node)
     fl_tmpl_buf_free(&b);
     free(offs);
     json_decref(base);
-    if (fl_tmpl_eval_charge(ev, node, count) < 0) {
+    if (fl_tmpl_eval_charge(ev, node, FL_TMPL_ITEM_STEPS(count)) < 0) {
         json_decref(r);
         return NULL;
     }
@@ -526,7 +528,7 @@ s_concat(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node)
         }
         json_decref(v);
     }
-    if (fl_tmpl_eval_charge(ev, node, b.len / 16) < 0) {
+    if (fl_tmpl_eval_charge(ev, node, FL_TMPL_BYTE_STEPS(b.len)) < 0) {
         fl_tmpl_buf_free(&b);
         return NULL;
     }
@@ -725,7 +727,8 @@ s_write(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, const char *s, size_t n)
         fl_tmpl_eval_error(ev, node, "output longer than 16 MiB");
         return -1;
     }
-    return fl_tmpl_eval_charge(ev, node, n / 64);
+    /* Text captured by {% set %} becomes a value: charge it as one. */
+    return fl_tmpl_eval_charge(ev, node, ev->out == ev->top ? n / 64 : FL_TMPL_BYTE_STEPS(n));
 }
 
 /*  Binds NAMES to V in FRAME (unpacking a list when there are several). */
@@ -741,8 +744,8 @@ s_bind(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, json_t *frame, json_t *v)
             fl_tmpl_eval_error(ev, node, "cannot unpack %zu values into %zu names",
                                json_array_size(v), node->n_names);
         } else {
-            fl_tmpl_eval_error(ev, node, "cannot unpack type %s into %zu names", fl_tmpl_type_name(v),
-                               node->n_names);
+            fl_tmpl_eval_error(ev, node, "cannot unpack type %s into %zu names",
+                               fl_tmpl_type_name(v), node->n_names);
         }
         return -1;
     }
@@ -780,7 +783,7 @@ s_iterable(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, json_t *v)
         return fl_tmpl_eval_error(ev, node, "cannot iterate over %s (type %s)",
                                   fl_tmpl_eval_src(ev, node), fl_tmpl_type_name(v));
     }
-    if (fl_tmpl_eval_charge(ev, node, json_array_size(items)) < 0) {
+    if (fl_tmpl_eval_charge(ev, node, FL_TMPL_ITEM_STEPS(json_array_size(items))) < 0) {
         json_decref(items);
         return NULL;
     }
@@ -1038,7 +1041,7 @@ fl_tmpl_eval_run(const fl_tmpl_doc_t *doc, const json_t *context, fl_diag_t *dia
         context = empty;
     }
     fl_tmpl_buf_t out = { 0 };
-    fl_tmpl_eval_t ev = { .doc = doc, .diag = diag, .context = context, .out = &out };
+    fl_tmpl_eval_t ev = { .doc = doc, .diag = diag, .context = context, .out = &out, .top = &out };
     ev.pillar = json_object_get(context, "pillar");
     ev.grains = json_object_get(context, "grains");
     ev.frames[ev.n_frames++] = json_object();

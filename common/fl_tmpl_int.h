@@ -34,6 +34,12 @@
 #define FL_TMPL_MAX_VALUE_DEPTH 200             /* nesting of a value a template builds */
 #define FL_TMPL_MAX_RANGE 100000                /* items from range(), as Jinja's sandbox */
 
+/*  Steps charged for building new values: they bound memory as well as
+    time (FL_TMPL_MAX_STEPS of them allow at most ~200 MB of new strings or
+    list slots in one render). */
+#define FL_TMPL_BYTE_STEPS(n) ((uint64_t) (n) / 4)
+#define FL_TMPL_ITEM_STEPS(n) ((uint64_t) (n) * 2)
+
 /*  A growing string capped at FL_TMPL_MAX_OUTPUT; once over the cap it
     stops growing and sets overflow.  too_deep is set when a value being
     formatted is nested too deeply. */
@@ -282,8 +288,9 @@ void fl_tmpl_buf_free(fl_tmpl_buf_t *b);
 /*  Takes the text (NUL-terminated; caller frees) and empties B. */
 char *fl_tmpl_buf_take(fl_tmpl_buf_t *b);
 
-/*  The code point at S[*I] (an invalid byte counts as one character, its
-    value the byte's); advances *I. */
+/*  The code point at S[*I]; advances *I.  A byte that does not start valid
+    UTF-8 is one character, U+DC00 + the byte (Python's surrogateescape),
+    so it is escaped wherever text is quoted. */
 uint32_t fl_tmpl_utf8_next(const char *s, size_t len, size_t *i);
 /*  Python's str.isspace() for one character. */
 bool fl_tmpl_is_space(uint32_t c);

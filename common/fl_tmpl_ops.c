@@ -198,7 +198,7 @@ s_repeat(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, const json_t *s, json_i
         if (len > 0 && (uint64_t) n > FL_TMPL_MAX_OUTPUT / len) {
             return fl_tmpl_eval_error(ev, node, "string longer than 16 MiB");
         }
-        if (fl_tmpl_eval_charge(ev, node, len * (uint64_t) n / 16) < 0) {
+        if (fl_tmpl_eval_charge(ev, node, FL_TMPL_BYTE_STEPS(len * (uint64_t) n)) < 0) {
             return NULL;
         }
         fl_tmpl_buf_t b = { 0 };
@@ -213,7 +213,7 @@ s_repeat(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, const json_t *s, json_i
     if (len > 0 && (uint64_t) n > FL_TMPL_MAX_ITEMS / len) {
         return fl_tmpl_eval_error(ev, node, "list longer than %u items", FL_TMPL_MAX_ITEMS);
     }
-    if (fl_tmpl_eval_charge(ev, node, len * (uint64_t) n) < 0) {
+    if (fl_tmpl_eval_charge(ev, node, FL_TMPL_ITEM_STEPS(len * (uint64_t) n)) < 0) {
         return NULL;
     }
     json_t *r = json_array();
@@ -233,7 +233,7 @@ s_add(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, const json_t *a, const jso
         if (la + lb > FL_TMPL_MAX_OUTPUT) {
             return fl_tmpl_eval_error(ev, node, "string longer than 16 MiB");
         }
-        if (fl_tmpl_eval_charge(ev, node, (la + lb) / 16) < 0) {
+        if (fl_tmpl_eval_charge(ev, node, FL_TMPL_BYTE_STEPS(la + lb)) < 0) {
             return NULL;
         }
         char *s = fl_malloc(la + lb + 1);
@@ -248,7 +248,7 @@ s_add(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node, const json_t *a, const jso
         if (la + lb > FL_TMPL_MAX_ITEMS) {
             return fl_tmpl_eval_error(ev, node, "list longer than %u items", FL_TMPL_MAX_ITEMS);
         }
-        if (fl_tmpl_eval_charge(ev, node, la + lb) < 0) {
+        if (fl_tmpl_eval_charge(ev, node, FL_TMPL_ITEM_STEPS(la + lb)) < 0) {
             return NULL;
         }
         json_t *r = json_array();

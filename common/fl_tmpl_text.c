@@ -127,22 +127,22 @@ fl_tmpl_utf8_next(const char *s, size_t len, size_t *i)
         min = 0x10000;
     } else {
         *i += 1;
-        return u[0];
+        return 0xDC00 | u[0];
     }
     if (left <= n) {
         *i += 1;
-        return u[0];
+        return 0xDC00 | u[0];
     }
     for (size_t k = 1; k <= n; k++) {
         if ((u[k] & 0xC0) != 0x80) {
             *i += 1;
-            return u[0];
+            return 0xDC00 | u[0];
         }
         c = (c << 6) | (u[k] & 0x3F);
     }
     if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) {
         *i += 1;
-        return u[0];
+        return 0xDC00 | u[0];
     }
     *i += n + 1;
     return c;

@@ -8,7 +8,8 @@
 #include "fl_registry.h"
 #include "fl_st.h"
 
-/*  st_file.c */
+/*  st_file.c (managed, directory, absent, symlink) and st_file_edit.c
+    (append, line, replace, comment) */
 void st_file_managed(const fl_st_ctx_t *ctx, const char *name, const json_t *args,
                      fl_st_ret_t *ret);
 void st_file_directory(const fl_st_ctx_t *ctx, const char *name, const json_t *args,
@@ -25,6 +26,7 @@ void st_file_replace(const fl_st_ctx_t *ctx, const char *name, const json_t *arg
 void st_file_comment(const fl_st_ctx_t *ctx, const char *name, const json_t *args,
                      fl_st_ret_t *ret);
 
+/*  st_file_diff.c */
 /*  Unified diff (3 lines of context, "--- \n+++ \n@@ ... @@" as Salt's
     difflib output, GNU's "\ No newline at end of file") of two texts.
     "Replace binary file" when either holds a NUL byte, "<diff too large>"
