@@ -44,7 +44,7 @@ const fl_yaml_node_t *fl_yaml_map_get(const fl_yaml_node_t *map, const char *key
 
 /*  Converts a node to JSON with YAML 1.1 typing as Salt reads it: plain
     true/false/yes/no/on/off (any case) are booleans, ~/null/empty are null,
-    integers (decimal, 0x hex, 0o/0 octal) and floats are numbers; quoted
+    integers (decimal, 0x hex, 0o octal; a leading 0 alone stays decimal, so an unquoted file mode 0644 is 644) and floats are numbers; quoted
     scalars and !!str stay strings.  Map keys become strings.  Errors (such
     as a key that is not a scalar) go to DIAG with FILE and the node's
     position; returns NULL then.  Caller owns the result. */

@@ -7,6 +7,7 @@
 #include "fl_master_int.h"
 #include "fl_funcs.h"
 #include "fl_json.h"
+#include "fl_msg.h"
 #include "fl_util.h"
 
 #include <sys/time.h>
@@ -225,6 +226,21 @@ fl_jobs_run(fl_master_t *self, zframe_t *client, const json_t *req)
             json_object_set(own_kwargs, "__pillar__", json_object_get(compiled, "pillar"));
             json_object_set_new(own, "commit", json_string(commit));
             json_decref(compiled);
+            /* The minion refuses what it cannot parse: say so here instead
+               of letting it look like a minion that did not answer. */
+            size_t size = json_dumpb(own, NULL, 0, JSON_COMPACT);
+            if (size + 1024 > FL_MSG_MAX_BYTES
+                || fl_json_depth(own, FL_MSG_MAX_DEPTH) >= FL_MSG_MAX_DEPTH - 2) {
+                fl_diag_t *too_big = fl_diag_new();
+                fl_diag_error(too_big, "<job>", 0, 0,
+                              "the compiled states are too large (%zu bytes) or too deeply "
+                              "nested for one message; split the highstate into smaller runs",
+                              size);
+                s_compile_failed(self, job, id, fun, too_big);
+                fl_diag_destroy(&too_big);
+                json_decref(own);
+                continue;
+            }
         }
         if (fl_master_send(self, peer, "job", own ? own : body) == 0) {
             zhashx_insert(job->waiting, id, (void *) "");

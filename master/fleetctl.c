@@ -455,6 +455,13 @@ s_cmd_state(ctl_t *ctl, int argc, char **argv)
     if (!data) {
         return rc;
     }
+    const char *mid;
+    json_t *mv;
+    json_object_foreach(json_object_get(data, "minions"), mid, mv) {
+        if (json_object_get(mv, "errors")) {
+            rc = CTL_FAILED;
+        }
+    }
     if (ctl->json) {
         s_print_json(data);
     } else {
@@ -465,7 +472,6 @@ s_cmd_state(ctl_t *ctl, int argc, char **argv)
             printf("%s:\n", id);
             if (json_object_get(m, "errors")) {
                 fleetctl_print_nested(stdout, json_object_get(m, "errors"), 4);
-                rc = CTL_FAILED;
             } else {
                 fleetctl_print_chunks(stdout, json_object_get(m, "chunks"));
             }

@@ -198,6 +198,7 @@ fl_fetch_on_reply(fl_fetch_t *self, const json_t *body)
     }
     free(bin);
     self->offset += (int64_t) bin_len;
+    self->started_ms = fl_clock_ms();   /* the time limit runs from the last progress */
     json_int_t mode = json_integer_value(json_object_get(body, "mode"));
     if (json_is_true(json_object_get(body, "eof")) || self->offset >= size) {
         /* Keep the tree's executable bit: states may copy it. */

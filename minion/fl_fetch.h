@@ -35,6 +35,7 @@ const json_t *fl_fetch_files(const fl_fetch_t *self);
 /*  {url: reason} for the URLs the master did not serve.  Borrowed. */
 const json_t *fl_fetch_errors(const fl_fetch_t *self);
 const char *fl_fetch_dir(const fl_fetch_t *self);
+/*  When the fetch last made progress (its time limit runs from there). */
 int64_t fl_fetch_started_ms(const fl_fetch_t *self);
 /*  Gives up on what is left (the master went away): marks it failed. */
 void fl_fetch_abandon(fl_fetch_t *self, const char *reason);

@@ -286,6 +286,7 @@ static void s_flush_outbox(fl_minion_t *self);
 static void s_start(fl_minion_t *self, const char *jid, const char *fun, const json_t *args,
                     const json_t *kwargs);
 static void s_fetch_then_start(fl_minion_t *self, const json_t *body);
+static char *s_files_dir(fl_minion_t *self, const char *jid);
 static void s_fetch_step(fl_minion_t *self, s_pending_t *pending);
 
 static void
@@ -334,7 +335,8 @@ s_on_job(fl_minion_t *self, const json_t *body)
         free(err);
         return;
     }
-    if ((long) zlistx_size(self->execs) >= fl_config_int(self->config, "max_jobs")) {
+    if ((long) (zlistx_size(self->execs) + zhashx_size(self->fetching))
+        >= fl_config_int(self->config, "max_jobs")) {
         s_return_error(self, jid, fun, 1, "minion busy: too many jobs running");
         return;
     }
@@ -366,6 +368,9 @@ s_start(fl_minion_t *self, const char *jid, const char *fun, const json_t *args,
     if (!exec) {
         s_return_error(self, jid, fun, 1, err ? err : "cannot start job");
         free(err);
+        char *dir = s_files_dir(self, jid);
+        fl_rm_rf(dir);
+        free(dir);
         return;
     }
     fl_log_info("job %s: %s started (pid %d)", jid, fun, (int) fl_exec_pid(exec));
@@ -624,6 +629,14 @@ s_on_dealer(zloop_t *loop, zsock_t *sock, void *arg)
             self->hello_timer = -1;
         }
         s_flush_outbox(self);
+        /* File requests lost with the old connection are asked again. */
+        for (s_pending_t *p = zhashx_first(self->fetching); p; p = zhashx_next(self->fetching)) {
+            json_t *req = fl_fetch_request(p->fetch);
+            if (req) {
+                s_send(self, "file_req", req);
+                json_decref(req);
+            }
+        }
     } else if (strcmp(type, "pending") == 0) {
         if (self->state != S_PENDING) {
             fl_log_notice("key pending on the master (fleetctl key accept %s)", self->id);
@@ -873,6 +886,12 @@ fl_minion_new(fl_config_t **config_p, char **err)
         goto fail;
     }
     self->seen_path = fl_path_join(cache, "jobs.seen");
+    /* Files fetched for jobs of an earlier run are of no use now. */
+    char *files = fl_path_join(cache, "files");
+    if (fl_rm_rf(files) != 0) {
+        fl_log_warn("cannot clean %s", files);
+    }
+    free(files);
     s_seen_load(self);
     if (s_load_identity(self, err) != 0) {
         goto fail;

@@ -342,7 +342,9 @@ s_bad_add(char **list, const json_t *v)
 static char *
 s_failed_reqs(const s_run_t *run, size_t self)
 {
-    static const char *const keys[] = { "require", "watch" };
+    /* A failed onchanges target fails the requisite too, as in Salt: a
+       failing cmd.run reports changes, and must not set off what follows. */
+    static const char *const keys[] = { "require", "watch", "onchanges" };
     char *failed = NULL;
     for (size_t k = 0; k < FL_ARRAY_LEN(keys); k++) {
         const json_t *reqs = s_reqs(&run->chunks[self], keys[k]);
