@@ -12,7 +12,7 @@ BIN ?= build-asan/bin
 endif
 
 CC ?= cc
-PKGS := libczmq libzmq libsodium jansson yaml-0.1 sqlite3 libgit2 libcurl
+PKGS := libczmq libzmq libsodium jansson yaml-0.1 sqlite3 libgit2 libcurl libmosquitto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)

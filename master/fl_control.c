@@ -4,6 +4,7 @@
     is result, error, or, for runs, job / return / done. */
 #include "fl_master_int.h"
 #include "fl_json.h"
+#include "fl_mqtt.h"
 #include "fl_util.h"
 
 void
@@ -79,6 +80,14 @@ s_named_peer(fl_master_t *self, zframe_t *client, const json_t *req)
     return peer;
 }
 
+static void
+s_key_event(fl_master_t *self, const char *id, const char *what)
+{
+    char *tag = fl_sprintf("fleet/key/%s/%s", id, what);
+    fl_events_emit(self, tag, json_pack("{s:s, s:s}", "id", id, "state", what));
+    free(tag);
+}
+
 static int
 s_set_state(fl_master_t *self, fl_peer_t *peer, fl_key_state_t state)
 {
@@ -86,6 +95,7 @@ s_set_state(fl_master_t *self, fl_peer_t *peer, fl_key_state_t state)
         return -1;
     }
     peer->state = state;
+    s_key_event(self, peer->id, fl_key_state_name(state));
     return 0;
 }
 
@@ -170,6 +180,7 @@ s_cmd_key_delete(fl_master_t *self, zframe_t *client, const json_t *req)
     }
     json_t *result = json_pack("{s:[s]}", "deleted", peer->id);
     fl_log_notice("key of minion '%s' deleted", peer->id);
+    s_key_event(self, peer->id, "deleted");
     fl_peers_remove(self, peer);
     s_result(self, client, result);
 }
@@ -200,6 +211,7 @@ s_cmd_key_revoke(fl_master_t *self, zframe_t *client, const json_t *req)
     zframe_destroy(&peer->routing);
     peer->connected = false;
     fl_log_notice("key of minion '%s' revoked", peer->id);
+    s_key_event(self, peer->id, "revoked");
     s_result(self, client, json_pack("{s:[s]}", "revoked", peer->id));
 }
 
@@ -316,11 +328,70 @@ s_cmd_stats(fl_master_t *self, zframe_t *client, const json_t *req)
          peer = zhashx_next(self->peers_by_id)) {
         connected += peer->connected;
     }
+    if (self->mqtt) {
+        json_object_set_new(counters, "mqtt", fl_mqtt_stats(self->mqtt));
+    }
     s_result(self, client,
              json_pack("{s:o, s:I, s:I, s:I}", "counters", counters, "minions",
                        (json_int_t) zhashx_size(self->peers_by_id), "connected",
                        (json_int_t) connected, "uptime",
                        (json_int_t) (fl_time_s() - self->started)));
+}
+
+static void
+s_cmd_events(fl_master_t *self, zframe_t *client, const json_t *req)
+{
+    fl_events_follow(self, client, req);
+}
+
+static void
+s_cmd_status(fl_master_t *self, zframe_t *client, const json_t *req)
+{
+    json_t *diag = NULL;
+    json_t *status = fl_presence_status(self, fl_json_str(req, "tgt"),
+                                        fl_json_str(req, "tgt_type"),
+                                        json_is_true(json_object_get(req, "lost")), &diag);
+    if (!status) {
+        fl_control_reply(self, client, json_pack("{s:s, s:s, s:i, s:o}", "type", "error", "msg",
+                                                 "bad target", "exit", 2, "diag", diag));
+        return;
+    }
+    s_result(self, client, status);
+}
+
+static void
+s_cmd_availability(fl_master_t *self, zframe_t *client, const json_t *req)
+{
+    json_int_t since = json_integer_value(json_object_get(req, "since"));
+    if (since <= 0 || since > fl_time_s()) {
+        fl_control_error(self, client, 2, "availability needs a period in the past (--since)");
+        return;
+    }
+    json_t *diag = NULL;
+    json_t *out = fl_presence_availability(self, fl_json_str(req, "tgt") ? fl_json_str(req, "tgt")
+                                                                         : "*",
+                                           fl_json_str(req, "tgt_type"), since, &diag);
+    if (!out) {
+        fl_control_reply(self, client, json_pack("{s:s, s:s, s:i, s:o}", "type", "error", "msg",
+                                                 "bad target", "exit", 2, "diag", diag));
+        return;
+    }
+    s_result(self, client, out);
+}
+
+static void
+s_cmd_beacons(fl_master_t *self, zframe_t *client, const json_t *req)
+{
+    const char *id = fl_json_str(req, "id");
+    if (!id || !fl_peers_by_id(self, id)) {
+        fl_control_error(self, client, 1, "no minion named '%s'", id ? id : "");
+        return;
+    }
+    json_int_t limit = json_integer_value(json_object_get(req, "limit"));
+    s_result(self, client,
+             fl_store_beacons_get(self->store, id, fl_json_str(req, "name"),
+                                  json_integer_value(json_object_get(req, "since")),
+                                  limit > 0 && limit <= 100000 ? (int) limit : 1000));
 }
 
 typedef void (*s_handler_fn)(fl_master_t *self, zframe_t *client, const json_t *req);
@@ -330,6 +401,9 @@ static const struct {
     s_handler_fn handler;
 } s_commands[] = {
     /* sorted by name: bsearch */
+    { "availability", s_cmd_availability },
+    { "beacons", s_cmd_beacons },
+    { "events", s_cmd_events },
     { "job", s_cmd_job },
     { "jobs", s_cmd_jobs },
     { "key.accept", s_cmd_key_accept },
@@ -342,6 +416,7 @@ static const struct {
     { "run", s_cmd_run },
     { "state.show", s_cmd_state_show },
     { "stats", s_cmd_stats },
+    { "status", s_cmd_status },
 };
 
 static int

@@ -183,6 +183,12 @@ fl_jobs_run(fl_master_t *self, zframe_t *client, const json_t *req)
         return;
     }
     self->counters[FL_CNT_JOBS]++;
+    char *tag = fl_sprintf("fleet/job/%s/new", jid);
+    fl_events_emit(self, tag,
+                   json_pack("{s:s, s:s, s:s, s:s, s:O, s:s?}", "jid", jid, "fun", fun, "tgt", tgt,
+                             "tgt_type", tgt_type ? tgt_type : "glob", "expected", expected,
+                             "commit", is_state ? commit : NULL));
+    free(tag);
     json_t *reply = json_pack("{s:s, s:s, s:O, s:I}", "type", "job", "jid", jid, "expected",
                               expected, "timeout", timeout);
     if (is_state) {
@@ -296,6 +302,29 @@ fl_jobs_on_return(fl_master_t *self, fl_peer_t *peer, const json_t *body)
         return;
     }
     self->counters[FL_CNT_RETURNS]++;
+    char *tag = fl_sprintf("fleet/job/%s/ret/%s", jid, peer->id);
+    json_t *data = json_pack("{s:s, s:s, s:s?, s:O, s:O}", "jid", jid, "id", peer->id, "fun",
+                             fl_json_str(body, "fun"), "retcode", retcode, "success", success);
+    if (json_is_object(ret) && strcmp(fl_json_str(body, "fun") ? fl_json_str(body, "fun") : "",
+                                      "state.apply") == 0) {
+        /* A state run's event says how it went, not every state's output. */
+        int ok = 0, changed = 0, failed = 0;
+        const char *key;
+        json_t *r;
+        json_object_foreach(ret, key, r) {
+            if (json_is_false(json_object_get(r, "result"))) {
+                failed++;
+            } else {
+                ok++;
+            }
+            changed += json_object_size(json_object_get(r, "changes")) > 0;
+        }
+        json_object_set_new(data, "states",
+                            json_pack("{s:i, s:i, s:i}", "succeeded", ok, "changed", changed,
+                                      "failed", failed));
+    }
+    fl_events_emit(self, tag, data);
+    free(tag);
     fl_job_t *job = zhashx_lookup(self->jobs, jid);
     if (!job || !zhashx_lookup(job->waiting, peer->id)) {
         return;  /* a late return: stored, nobody is waiting */

@@ -11,8 +11,10 @@
 #include "fl_cert.h"
 #include "fl_json.h"
 #include "fl_msg.h"
+#include "fl_mqtt.h"
 #include "fl_util.h"
 
+#include <poll.h>
 #include <signal.h>
 #include <sodium.h>
 #include <sys/stat.h>
@@ -40,6 +42,21 @@ const fl_cfg_spec_t fl_master_config_spec[] = {
       "error, warning, notice, info or debug" },
     { "job_timeout", FL_CFG_INT, "10", 1, 86400, false,
       "seconds a job waits for returns when fleetctl gives no --timeout" },
+    { "lost_after", FL_CFG_INT, "0", 0, 31536000, false,
+      "seconds of silence after which a minion is lost (0: three of its heartbeats + 10 s)" },
+    { "presence", FL_CFG_LIST, NULL, 0, 0, false,
+      "per-class thresholds: [{target: 'G@class:sensor', lost_after: 3600}], first match wins" },
+    { "events_max", FL_CFG_INT, "100000", 100, 100000000, false,
+      "events kept in the store (the oldest go first)" },
+    { "beacon_budget_mb", FL_CFG_INT, "64", 1, 1000000, false,
+      "storage for beacon samples; the oldest samples go first" },
+    { "beacon_budget_kb", FL_CFG_INT, "0", 0, 1000000000, false,
+      "the same budget in KiB, for small devices and tests (wins when set)" },
+    { "watermarks", FL_CFG_LIST, NULL, 0, 0, false,
+      "alarms: [{beacon: memory, field: used_percent, high: 90, low: 80, target: '*'}]" },
+    { "mqtt", FL_CFG_MAP, NULL, 0, 0, false,
+      "MQTT bridge: url, topic_prefix, client_id, username, password, ca_file, cert_file, "
+      "key_file, keepalive, buffer" },
     { "max_minions", FL_CFG_INT, "100000", 1, 10000000, false,
       "connections the master is sized for (socket queue limits)" },
 };
@@ -240,6 +257,11 @@ s_on_hello(fl_master_t *self, fl_peer_t *peer, zframe_t *routing, const fl_msg_t
         }
         fl_peers_set_id(self, peer, id);
         peer->state = rec.state;
+        char *tag = fl_sprintf("fleet/key/%s/%s", id, fl_key_state_name(rec.state));
+        fl_events_emit(self, tag,
+                       json_pack("{s:s, s:s, s:b}", "id", id, "state",
+                                 fl_key_state_name(rec.state), "certificate", *serial != 0));
+        free(tag);
         fl_log_notice("minion '%s' enrolled (%s%s) from %s", id, fl_key_state_name(rec.state),
                       *serial ? ", factory certificate" : "", desc);
     } else if (peer->state == FL_KEY_REJECTED || peer->state == FL_KEY_REVOKED) {
@@ -264,8 +286,11 @@ s_on_hello(fl_master_t *self, fl_peer_t *peer, zframe_t *routing, const fl_msg_t
     zframe_destroy(&peer->routing);
     peer->routing = zframe_dup(routing);
     peer->connected = true;
+    json_int_t heartbeat = json_integer_value(json_object_get(body, "heartbeat"));
+    peer->heartbeat_s = heartbeat > 0 && heartbeat <= 86400 ? (int) heartbeat : 30;
     self->counters[FL_CNT_HELLO]++;
     if (peer->state == FL_KEY_ACCEPTED) {
+        fl_presence_seen(self, peer);
         json_t *welcome = json_pack("{s:s, s:s}", "id", id, "master_version", FL_VERSION);
         fl_master_send(self, peer, "welcome", welcome);
         json_decref(welcome);
@@ -290,11 +315,17 @@ s_dispatch(fl_master_t *self, fl_peer_t *peer, const fl_msg_t *msg, const char *
                  fl_key_state_name(peer->state));
         return;
     }
-    peer->last_seen = fl_time_s();
+    fl_presence_seen(self, peer);
     if (strcmp(type, "ping") == 0) {
+        json_int_t uptime = json_integer_value(json_object_get(fl_msg_body(msg), "uptime"));
+        if (uptime > 0) {
+            peer->uptime_s = uptime;
+        }
         fl_master_send(self, peer, "pong", NULL);
     } else if (strcmp(type, "return") == 0) {
         fl_jobs_on_return(self, peer, fl_msg_body(msg));
+    } else if (strcmp(type, "beacon") == 0) {
+        fl_health_on_beacon(self, peer, fl_msg_body(msg), desc);
     } else if (strcmp(type, "file_req") == 0) {
         json_t *body = fl_msg_body(msg);
         const char *jid = fl_json_str(body, "jid");
@@ -504,6 +535,44 @@ s_on_zap(zloop_t *loop, zsock_t *sock, void *arg)
     return 0;
 }
 
+/*  Once a second: presence; every ten: keepalives to event followers. */
+static int
+s_on_second(zloop_t *loop, int timer_id, void *arg)
+{
+    FL_UNUSED(loop);
+    FL_UNUSED(timer_id);
+    fl_master_t *self = arg;
+    fl_presence_tick(self);
+    static int ticks;
+    if (++ticks % 10 == 0) {
+        fl_events_keepalive(self);
+    }
+    return 0;
+}
+
+/*  The MQTT bridge's socket changes with every reconnection, so it is
+    polled here rather than registered with the loop. */
+static int
+s_on_mqtt(zloop_t *loop, int timer_id, void *arg)
+{
+    FL_UNUSED(loop);
+    FL_UNUSED(timer_id);
+    fl_master_t *self = arg;
+    int fd = fl_mqtt_fd(self->mqtt);
+    if (fd >= 0) {
+        struct pollfd pfd = { .fd = fd, .events = POLLIN };
+        if (fl_mqtt_want_write(self->mqtt)) {
+            pfd.events |= POLLOUT;
+        }
+        if (poll(&pfd, 1, 0) > 0) {
+            fl_mqtt_on_io(self->mqtt, (pfd.revents & (POLLIN | POLLHUP | POLLERR)) != 0,
+                          (pfd.revents & POLLOUT) != 0);
+        }
+    }
+    fl_mqtt_on_tick(self->mqtt, fl_clock_ms());
+    return 0;
+}
+
 static int
 s_bind_router(fl_master_t *self, char **err)
 {
@@ -625,7 +694,20 @@ fl_master_new(fl_config_t **config_p, char **err)
     if (s_bind_router(self, err) != 0 || s_bind_control(self, err) != 0) {
         goto fail;
     }
+    if (fl_presence_init(self, err) != 0 || fl_health_init(self, err) != 0) {
+        goto fail;
+    }
+    if (fl_config_json(self->config, "mqtt")) {
+        self->mqtt = fl_mqtt_new(fl_config_json(self->config, "mqtt"), err);
+        if (!self->mqtt) {
+            goto fail;
+        }
+    }
     self->loop = zloop_new();
+    zloop_timer(self->loop, 1000, 0, s_on_second, self);
+    if (self->mqtt) {
+        zloop_timer(self->loop, 50, 0, s_on_mqtt, self);
+    }
     zloop_reader(self->loop, self->zap, s_on_zap, self);
     zloop_reader(self->loop, self->router, s_on_router, self);
     zloop_reader(self->loop, self->control, fl_control_on_readable, self);
@@ -644,6 +726,10 @@ fl_master_destroy(fl_master_t **self_p)
     fl_master_t *self = *self_p;
     zhashx_destroy(&self->jobs);
     fl_fileserver_destroy(&self->files);
+    fl_events_destroy_followers(self);
+    fl_presence_fini(self);
+    fl_health_fini(self);
+    fl_mqtt_destroy(&self->mqtt);
     zloop_destroy(&self->loop);
     zsock_destroy(&self->router);
     zsock_destroy(&self->control);

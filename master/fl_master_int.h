@@ -36,7 +36,10 @@
     X(FOREIGN_RETURN, "refused: return for a job the minion was not given")     \
     X(DUP_RETURN, "refused: second return for the same job")                    \
     X(ZAP_DENIED, "handshakes denied (revoked or rejected key)")                \
-    X(FILE_REFUSED, "file requests refused (not its job, or an unsafe path)")                \
+    X(FILE_REFUSED, "file requests refused (not its job, or an unsafe path)")       \
+    X(BAD_BEACON, "beacon samples refused (garbage, or a clock far off)")           \
+    X(BEACONS, "beacon samples stored")                                            \
+    X(BEACONS_PRUNED, "beacon samples removed to keep within beacon_budget_mb")                \
     X(HELLO, "hellos")                                                          \
     X(RETURNS, "returns stored")                                                \
     X(JOBS, "jobs created")
@@ -63,9 +66,16 @@ typedef struct {
     uint64_t last_seq;
     int64_t last_seen;
     bool connected;
+    /* presence: never seen, up, lost (revoked shows from state) */
+    int presence;           /* fl_presence_t */
+    int heartbeat_s;        /* the minion's ping interval, from its hello */
+    int64_t uptime_s;       /* the device's uptime at its last ping */
 } fl_peer_t;
 
+typedef enum { FL_PRESENCE_NEVER = 0, FL_PRESENCE_UP, FL_PRESENCE_LOST } fl_presence_t;
+
 typedef struct fl_job fl_job_t;
+typedef struct fl_watermark fl_watermark_t;
 
 struct fl_master {
     fl_config_t *config;
@@ -86,6 +96,14 @@ struct fl_master {
     zhashx_t *revoked_curve;    /* curve hex -> "" */
     zhashx_t *jobs;             /* jid -> fl_job_t (owner): jobs with a watcher */
     fl_fileserver_t *files;
+    zlistx_t *followers;        /* fleetctl clients following events (owner) */
+    struct fl_target **presence_targets;  /* `presence:` rules, compiled */
+    int64_t *presence_lost_after;
+    size_t presence_count;
+    struct fl_mqtt *mqtt;       /* NULL without `mqtt:` */
+    fl_watermark_t **watermarks;
+    size_t watermark_count;
+    json_t *alarms;             /* {minion: {mark: {since, value}}}, as in the store */
     char last_jid[32];
     uint64_t counters[FL_CNT__COUNT];
     int64_t started;
@@ -127,6 +145,34 @@ json_t *fl_states_compile(fl_src_t *tree, fl_src_t *pillar_src, const char *id,
                           const json_t *grains, const json_t *sls_args, fl_diag_t *diag);
 /*  The errors of DIAG as Salt returns them: a list of strings. */
 json_t *fl_states_errors(const fl_diag_t *diag);
+
+/*  fl_events.c: every notable thing is an event with a tag and JSON data:
+    stored (bounded), sent to the fleetctl clients following it, published
+    to MQTT.  Steals DATA. */
+void fl_events_emit(fl_master_t *self, const char *tag, json_t *data);
+void fl_events_follow(fl_master_t *self, zframe_t *client, const json_t *req);
+void fl_events_destroy_followers(fl_master_t *self);
+void fl_events_keepalive(fl_master_t *self);
+
+/*  fl_presence.c */
+int fl_presence_init(fl_master_t *self, char **err);
+void fl_presence_fini(fl_master_t *self);
+/*  A valid message from PEER: it is up (an event when it was not). */
+void fl_presence_seen(fl_master_t *self, fl_peer_t *peer);
+/*  Called every second: minions silent past their threshold are lost. */
+void fl_presence_tick(fl_master_t *self);
+int64_t fl_presence_lost_after(fl_master_t *self, const fl_peer_t *peer);
+const char *fl_presence_name(const fl_peer_t *peer);
+json_t *fl_presence_status(fl_master_t *self, const char *tgt, const char *tgt_type,
+                           bool lost_only, json_t **diag);
+json_t *fl_presence_availability(fl_master_t *self, const char *tgt, const char *tgt_type,
+                                 int64_t since, json_t **diag);
+
+/*  fl_health.c: beacon samples and water marks. */
+int fl_health_init(fl_master_t *self, char **err);
+void fl_health_fini(fl_master_t *self);
+void fl_health_on_beacon(fl_master_t *self, fl_peer_t *peer, const json_t *body,
+                         const char *desc);
 
 /*  fl_control.c */
 int fl_control_on_readable(zloop_t *loop, zsock_t *sock, void *arg);

@@ -1,5 +1,5 @@
 /*  fl_store.c: the master's SQLite store. */
-#include "fl_store.h"
+#include "fl_store_int.h"
 #include "fl_json.h"
 #include "fl_log.h"
 
@@ -78,6 +78,32 @@ static const char *s_migrations[] = {
     "  PRIMARY KEY (jid, minion)) WITHOUT ROWID;",
     /* 2: the state tree commit a state run was compiled from */
     "ALTER TABLE jobs ADD COLUMN state_commit TEXT;",
+    /* 3: liveness and health: events, presence transitions, beacon samples,
+       open alarms */
+    "CREATE TABLE events ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  ts INTEGER NOT NULL,"
+    "  tag TEXT NOT NULL,"
+    "  data TEXT NOT NULL);"
+    "CREATE TABLE presence ("
+    "  minion TEXT NOT NULL,"
+    "  ts INTEGER NOT NULL,"
+    "  state TEXT NOT NULL);"
+    "CREATE INDEX presence_minion ON presence (minion, ts);"
+    "CREATE TABLE beacons ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  minion TEXT NOT NULL,"
+    "  ts INTEGER NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  data TEXT NOT NULL,"
+    "  bytes INTEGER NOT NULL);"
+    "CREATE INDEX beacons_minion ON beacons (minion, name, ts);"
+    "CREATE TABLE alarms ("
+    "  minion TEXT NOT NULL,"
+    "  mark TEXT NOT NULL,"
+    "  since INTEGER NOT NULL,"
+    "  value REAL,"
+    "  PRIMARY KEY (minion, mark)) WITHOUT ROWID;",
 };
 
 static int
@@ -157,6 +183,12 @@ fl_store_destroy(fl_store_t **self_p)
         free(*self_p);
         *self_p = NULL;
     }
+}
+
+sqlite3 *
+fl_store_db(fl_store_t *self)
+{
+    return self->db;
 }
 
 const char *

@@ -79,4 +79,32 @@ void fl_store_last_jid(fl_store_t *self, char out[32]);
 /*  The LIMIT most recent jobs with return counts.  Caller owns. */
 json_t *fl_store_jobs_list(fl_store_t *self, int limit);
 
+/*  Health: events (bounded), presence transitions, beacon samples (within
+    a byte budget), open alarms.  fl_store_health.c. */
+int fl_store_event_insert(fl_store_t *self, int64_t ts, const char *tag, const json_t *data,
+                          int64_t max_events);
+/*  The LIMIT most recent events whose tag matches GLOB (NULL = all), oldest
+    first: [{"id","ts","tag","data"}]. */
+json_t *fl_store_events_recent(fl_store_t *self, const char *glob, int limit);
+int fl_store_presence_insert(fl_store_t *self, const char *minion, int64_t ts, const char *state);
+/*  The last recorded presence state of MINION ("" when none) into OUT. */
+void fl_store_presence_last(fl_store_t *self, const char *minion, char out[16], int64_t *ts);
+/*  Seconds MINION was up within [SINCE, NOW], from its transitions; *KNOWN
+    is the part of the period covered by any record. */
+int64_t fl_store_presence_up_seconds(fl_store_t *self, const char *minion, int64_t since,
+                                     int64_t now, int64_t *known);
+/*  Stores one sample; then removes the oldest samples until all of them
+    fit in BUDGET_BYTES.  Returns the number removed, or -1. */
+int64_t fl_store_beacon_insert(fl_store_t *self, const char *minion, int64_t ts, const char *name,
+                               const json_t *data, int64_t budget_bytes);
+/*  Samples of MINION (NAME NULL = all) since SINCE, oldest first. */
+json_t *fl_store_beacons_get(fl_store_t *self, const char *minion, const char *name,
+                             int64_t since, int limit);
+int64_t fl_store_beacon_bytes(fl_store_t *self);
+int fl_store_alarm_set(fl_store_t *self, const char *minion, const char *mark, int64_t since,
+                       double value);
+int fl_store_alarm_clear(fl_store_t *self, const char *minion, const char *mark);
+/*  {minion: {mark: {"since", "value"}}} of every open alarm. */
+json_t *fl_store_alarms(fl_store_t *self);
+
 #endif

@@ -33,6 +33,8 @@ s_usage(void)
             "  state show TARGET [SLS...]\n"
             "  state show --states DIR --grains FILE [--pillar FILE|--pillar-dir DIR] [SLS...]\n"
             "  key list | accept ID | accept --all | reject ID | delete ID | revoke ID | show ID\n"
+            "  status [TARGET] [--lost] | availability TARGET [--since 7d]\n"
+            "  events [--tag GLOB] [--last N] [--count N] | beacons ID [--name N] [--since 1d]\n"
             "  jobs [--limit N] | job JID\n"
             "  stats | ping | functions\n"
             "  pki init DIR | pki issue ID --root DIR --master-pub FILE --master URL --out DIR\n"
@@ -481,6 +483,186 @@ s_cmd_state(ctl_t *ctl, int argc, char **argv)
     return rc;
 }
 
+static const char *
+s_tgt_type_of(const char *opt, const char *current)
+{
+    return strcmp(opt, "-L") == 0   ? "list"
+           : strcmp(opt, "-G") == 0 ? "grain"
+           : strcmp(opt, "-P") == 0 ? "grain_pcre"
+           : strcmp(opt, "-E") == 0 ? "pcre"
+           : strcmp(opt, "-C") == 0 ? "compound"
+                                    : current;
+}
+
+/*  status [-L|-G|-P|-E|-C] [TARGET] [--lost]: presence at a glance. */
+static int
+s_cmd_status(ctl_t *ctl, int argc, char **argv)
+{
+    const char *tgt = "*", *tgt_type = "glob";
+    bool lost = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--lost") == 0) {
+            lost = true;
+        } else if (argv[i][0] == '-' && argv[i][1] && !argv[i][2]) {
+            tgt_type = s_tgt_type_of(argv[i], tgt_type);
+        } else if (argv[i][0] != '-') {
+            tgt = argv[i];
+        } else {
+            return s_usage();
+        }
+    }
+    int rc;
+    json_t *data = s_call(ctl, json_pack("{s:s, s:s, s:s, s:b}", "cmd", "status", "tgt", tgt,
+                                         "tgt_type", tgt_type, "lost", lost),
+                          &rc);
+    if (!data) {
+        return rc;
+    }
+    if (ctl->json) {
+        s_print_json(data);
+    } else {
+        fleetctl_print_status(data);
+    }
+    /* Like a check: non-zero when a device is lost. */
+    rc = json_integer_value(json_object_get(json_object_get(data, "counts"), "lost")) > 0
+             ? CTL_FAILED
+             : CTL_OK;
+    json_decref(data);
+    return rc;
+}
+
+/*  availability [-L|-G|...] TARGET --since 7d */
+static int
+s_cmd_availability(ctl_t *ctl, int argc, char **argv)
+{
+    const char *tgt = NULL, *tgt_type = "glob";
+    int64_t since = 7 * 86400;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--since") == 0 && i + 1 < argc) {
+            since = fleetctl_parse_duration(argv[++i]);
+        } else if (argv[i][0] == '-' && argv[i][1] && !argv[i][2]) {
+            tgt_type = s_tgt_type_of(argv[i], tgt_type);
+        } else if (argv[i][0] != '-' && !tgt) {
+            tgt = argv[i];
+        } else {
+            return s_usage();
+        }
+    }
+    if (!tgt || since <= 0) {
+        fprintf(stderr, "fleetctl: availability TARGET [--since 7d] (s, m, h, d, w)\n");
+        return CTL_USAGE;
+    }
+    int rc;
+    json_t *data = s_call(ctl, json_pack("{s:s, s:s, s:s, s:I}", "cmd", "availability", "tgt",
+                                         tgt, "tgt_type", tgt_type, "since",
+                                         (json_int_t) (fl_time_s() - since)),
+                          &rc);
+    if (!data) {
+        return rc;
+    }
+    if (ctl->json) {
+        s_print_json(data);
+    } else {
+        fleetctl_print_availability(data);
+    }
+    json_decref(data);
+    return CTL_OK;
+}
+
+/*  events [--tag GLOB] [--last N] [--count N]: follows events as they
+    happen (after the last N stored ones); --count stops after N. */
+static int
+s_cmd_events(ctl_t *ctl, int argc, char **argv)
+{
+    const char *glob = "*";
+    int last = 0;
+    long count = -1;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--tag") == 0 && i + 1 < argc) {
+            glob = argv[++i];
+        } else if (strcmp(argv[i], "--last") == 0 && i + 1 < argc) {
+            last = atoi(argv[++i]);
+        } else if (strcmp(argv[i], "--count") == 0 && i + 1 < argc) {
+            count = atol(argv[++i]);
+        } else {
+            return s_usage();
+        }
+    }
+    int rc = s_connect(ctl);
+    if (rc != CTL_OK) {
+        return rc;
+    }
+    s_send(ctl, json_pack("{s:s, s:s, s:i}", "cmd", "events", "tag", glob, "last", last));
+    long seen = 0;
+    while (count < 0 || seen < count) {
+        /* The master sends a keepalive every 10 s while nothing happens. */
+        json_t *msg = s_recv(ctl, 35000);
+        if (!msg) {
+            fprintf(stderr, "fleetctl: the master at %s stopped answering\n", ctl->socket_path);
+            return CTL_UNREACHABLE;
+        }
+        const char *type = fl_json_str(msg, "type");
+        if (type && strcmp(type, "event") == 0) {
+            if (ctl->json) {
+                json_object_del(msg, "type");
+                char *text = json_dumps(msg, JSON_COMPACT | JSON_SORT_KEYS);
+                puts(text);
+                free(text);
+                fflush(stdout);
+            } else {
+                fleetctl_print_event(msg);
+            }
+            seen++;
+        } else if (type && strcmp(type, "error") == 0) {
+            rc = s_print_error(msg);
+            json_decref(msg);
+            return rc;
+        }
+        json_decref(msg);
+    }
+    return CTL_OK;
+}
+
+/*  beacons ID [--name N] [--since D] [--limit N] */
+static int
+s_cmd_beacons(ctl_t *ctl, int argc, char **argv)
+{
+    const char *id = NULL, *name = NULL;
+    int64_t since = 86400;
+    int limit = 1000;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--name") == 0 && i + 1 < argc) {
+            name = argv[++i];
+        } else if (strcmp(argv[i], "--since") == 0 && i + 1 < argc) {
+            since = fleetctl_parse_duration(argv[++i]);
+        } else if (strcmp(argv[i], "--limit") == 0 && i + 1 < argc) {
+            limit = atoi(argv[++i]);
+        } else if (argv[i][0] != '-' && !id) {
+            id = argv[i];
+        } else {
+            return s_usage();
+        }
+    }
+    if (!id || since <= 0 || limit <= 0) {
+        return s_usage();
+    }
+    int rc;
+    json_t *data = s_call(ctl, json_pack("{s:s, s:s, s:s?, s:I, s:i}", "cmd", "beacons", "id", id,
+                                         "name", name, "since",
+                                         (json_int_t) (fl_time_s() - since), "limit", limit),
+                          &rc);
+    if (!data) {
+        return rc;
+    }
+    if (ctl->json) {
+        s_print_json(data);
+    } else {
+        fleetctl_print_beacons(data);
+    }
+    json_decref(data);
+    return CTL_OK;
+}
+
 static int
 s_cmd_key(ctl_t *ctl, int argc, char **argv)
 {
@@ -724,6 +906,14 @@ main(int argc, char **argv)
     int rc;
     if (strcmp(cmd, "run") == 0) {
         rc = s_cmd_run(&ctl, n, rest);
+    } else if (strcmp(cmd, "status") == 0) {
+        rc = s_cmd_status(&ctl, n, rest);
+    } else if (strcmp(cmd, "availability") == 0) {
+        rc = s_cmd_availability(&ctl, n, rest);
+    } else if (strcmp(cmd, "events") == 0) {
+        rc = s_cmd_events(&ctl, n, rest);
+    } else if (strcmp(cmd, "beacons") == 0) {
+        rc = s_cmd_beacons(&ctl, n, rest);
     } else if (strcmp(cmd, "apply") == 0) {
         rc = s_cmd_apply(&ctl, n, rest);
     } else if (strcmp(cmd, "state") == 0) {

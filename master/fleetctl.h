@@ -23,6 +23,13 @@ int fleetctl_print_highstate(FILE *out, const char *minion, const json_t *ret);
 void fleetctl_print_chunks(FILE *out, const json_t *chunks);
 /*  `fleetctl state show` without a master: compiles a local tree. */
 int fleetctl_state_show_offline(int argc, char **argv, bool json);
+/*  fleetctl_health.c */
+/*  "90", "15m", "2h", "7d", "1w" in seconds; -1 when malformed. */
+int64_t fleetctl_parse_duration(const char *text);
+void fleetctl_print_status(const json_t *data);
+void fleetctl_print_availability(const json_t *data);
+void fleetctl_print_event(const json_t *event);
+void fleetctl_print_beacons(const json_t *samples);
 /*  Parses a command-line value as Salt does for key=value arguments:
     true/false/null/integers/floats typed, everything else a string. */
 json_t *fleetctl_parse_value(const char *text);

@@ -10,6 +10,7 @@
     handshake, so we never talk to it. */
 #include "fl_minion.h"
 #include "fl_cert.h"
+#include "fl_beacons.h"
 #include "fl_exec.h"
 #include "fl_fetch.h"
 #include "fl_grains.h"
@@ -46,6 +47,8 @@ const fl_cfg_spec_t fl_minion_config_spec[] = {
     { "root_dir", FL_CFG_PATH, NULL, 0, 0, false,
       "prefix for everything the minion manages (tests, many minions on one host)" },
     { "grains", FL_CFG_MAP, NULL, 0, 0, false, "static grains, merged over the core grains" },
+    { "beacons", FL_CFG_MAP, NULL, 0, 0, false,
+      "health beacons: {cpu: {interval: 900}, process_list: {enabled: false}, ...}" },
     { "heartbeat", FL_CFG_INT, "30", 1, 86400, false, "seconds between pings to the master" },
     { "grains_refresh", FL_CFG_INT, "600", 1, 86400, false,
       "seconds between grain re-collections (sent when changed)" },
@@ -85,6 +88,8 @@ struct fl_minion {
     s_state_t state;
     zlistx_t *execs;        /* running fl_exec_t (owner) */
     zhashx_t *fetching;     /* jid -> s_pending_t: state jobs waiting for files */
+    fl_beacons_t *beacons;
+    json_t *samples;        /* beacon samples not sent yet (bounded) */
     zhashx_t *outbox;       /* jid -> return body (json_t, owner) */
     zlistx_t *outbox_order; /* jids in the order they were queued */
     zhashx_t *seen;         /* jid -> "" */
@@ -227,7 +232,8 @@ s_schedule_hello(fl_minion_t *self, int delay_ms)
 static void
 s_send_hello(fl_minion_t *self)
 {
-    json_t *body = json_pack("{s:s, s:O}", "version", FL_VERSION, "grains", self->grains);
+    json_t *body = json_pack("{s:s, s:O, s:I}", "version", FL_VERSION, "grains", self->grains,
+                             "heartbeat", (json_int_t) fl_config_int(self->config, "heartbeat"));
     if (self->cert_text) {
         json_object_set_new(body, "cert", json_string(self->cert_text));
     }
@@ -524,6 +530,49 @@ s_on_tick(zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
+#define FL_SAMPLES_MAX 256
+
+static void
+s_send_samples(fl_minion_t *self)
+{
+    if (self->state != S_READY || json_array_size(self->samples) == 0) {
+        return;
+    }
+    /* In pieces the master accepts (at most 64 samples a message). */
+    while (json_array_size(self->samples) > 0) {
+        json_t *batch = json_array();
+        while (json_array_size(batch) < 32 && json_array_size(self->samples) > 0) {
+            json_array_append(batch, json_array_get(self->samples, 0));
+            json_array_remove(self->samples, 0);
+        }
+        json_t *body = json_pack("{s:o}", "samples", batch);
+        s_send(self, "beacon", body);
+        json_decref(body);
+    }
+}
+
+/*  Every second: the beacons whose time has come are sampled and sent;
+    while the master is away they wait (the newest FL_SAMPLES_MAX). */
+static int
+s_on_beacons(zloop_t *loop, int timer_id, void *arg)
+{
+    FL_UNUSED(loop);
+    FL_UNUSED(timer_id);
+    fl_minion_t *self = arg;
+    json_t *due = fl_beacons_due(self->beacons, fl_clock_ms());
+    size_t i;
+    json_t *s;
+    json_array_foreach(due, i, s) {
+        json_array_append(self->samples, s);
+    }
+    json_decref(due);
+    while (json_array_size(self->samples) > FL_SAMPLES_MAX) {
+        json_array_remove(self->samples, 0);
+    }
+    s_send_samples(self);
+    return 0;
+}
+
 static int
 s_on_heartbeat(zloop_t *loop, int timer_id, void *arg)
 {
@@ -531,7 +580,15 @@ s_on_heartbeat(zloop_t *loop, int timer_id, void *arg)
     FL_UNUSED(timer_id);
     fl_minion_t *self = arg;
     if (self->state == S_READY) {
-        s_send(self, "ping", NULL);
+        /* The device's uptime rides on the ping: `fleetctl status` shows it. */
+        json_t *body = json_object();
+        char *text = fl_file_read("/proc/uptime", 256, NULL);
+        if (text) {
+            json_object_set_new(body, "uptime", json_integer(strtoll(text, NULL, 10)));
+            free(text);
+        }
+        s_send(self, "ping", body);
+        json_decref(body);
         /* Returns still unacknowledged (lost on the way) go again. */
         s_flush_outbox(self);
     }
@@ -629,6 +686,7 @@ s_on_dealer(zloop_t *loop, zsock_t *sock, void *arg)
             self->hello_timer = -1;
         }
         s_flush_outbox(self);
+        s_send_samples(self);
         /* File requests lost with the old connection are asked again. */
         for (s_pending_t *p = zhashx_first(self->fetching); p; p = zhashx_next(self->fetching)) {
             json_t *req = fl_fetch_request(p->fetch);
@@ -898,6 +956,14 @@ fl_minion_new(fl_config_t **config_p, char **err)
     }
     self->grains = fl_grains_collect(self->id, self->root_dir,
                                      fl_config_json(self->config, "grains"));
+    self->samples = json_array();
+    self->beacons = fl_beacons_new(self->root_dir, fl_config_json(self->config, "beacons"), err);
+    if (!self->beacons) {
+        char *why = *err;
+        *err = fl_sprintf("%s: beacons: %s", fl_config_file(self->config), why);
+        free(why);
+        goto fail;
+    }
     if (s_connect(self, err) != 0) {
         goto fail;
     }
@@ -905,6 +971,7 @@ fl_minion_new(fl_config_t **config_p, char **err)
     zloop_reader(self->loop, self->dealer, s_on_dealer, self);
     zloop_reader(self->loop, self->monitor, s_on_monitor, self);
     zloop_timer(self->loop, 200, 0, s_on_tick, self);
+    zloop_timer(self->loop, 1000, 0, s_on_beacons, self);
     zloop_timer(self->loop, (size_t) fl_config_int(self->config, "heartbeat") * 1000, 0,
                 s_on_heartbeat, self);
     zloop_timer(self->loop, (size_t) fl_config_int(self->config, "grains_refresh") * 1000, 0,
@@ -924,6 +991,8 @@ fl_minion_destroy(fl_minion_t **self_p)
     fl_minion_t *self = *self_p;
     zlistx_destroy(&self->execs);
     zhashx_destroy(&self->fetching);
+    fl_beacons_destroy(&self->beacons);
+    json_decref(self->samples);
     zloop_destroy(&self->loop);
     if (self->dealer) {
         zmq_socket_monitor(zsock_resolve(self->dealer), NULL, 0);

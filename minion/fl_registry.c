@@ -4,6 +4,7 @@
     each other by a unit test (check_registry.c). */
 #include "fl_registry.h"
 #include "fl_mods.h"
+#include "mod_container.h"
 
 #include <math.h>
 #include <strings.h>
@@ -18,6 +19,14 @@ typedef struct {
 /*  Sorted by name (bsearch); check_registry.c asserts the order. */
 static const s_binding_t s_bindings[] = {
     { "cmd.run", mod_cmd_run, NULL },
+    { "container.images", mod_container_images, mod_container_available },
+    { "container.inspect", mod_container_inspect, mod_container_available },
+    { "container.list", mod_container_list, mod_container_available },
+    { "container.logs", mod_container_logs, mod_container_available },
+    { "container.pull", mod_container_pull, mod_container_available },
+    { "container.rm", mod_container_rm, mod_container_available },
+    { "container.run", mod_container_run, mod_container_available },
+    { "container.stop", mod_container_stop, mod_container_available },
     { "grains.get", mod_grains_get, NULL },
     { "grains.items", mod_grains_items, NULL },
     { "state.apply", mod_state_apply, NULL },

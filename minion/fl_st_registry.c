@@ -9,6 +9,7 @@
 #define FL_ST_WATCH(fn) void fn(const fl_st_ctx_t *, const char *, const json_t *, fl_st_ret_t *);
 #include "fl_st_core.def"
 #include "fl_st_sys.def"
+#include "fl_st_docker.def"
 #undef FL_ST
 #undef FL_ST_WATCH
 
@@ -17,6 +18,7 @@ static fl_st_spec_t s_table[] = {
 #define FL_ST_WATCH(fn)
 #include "fl_st_core.def"
 #include "fl_st_sys.def"
+#include "fl_st_docker.def"
 #undef FL_ST
 #undef FL_ST_WATCH
     { NULL, NULL, NULL },

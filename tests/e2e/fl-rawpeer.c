@@ -329,6 +329,22 @@ s_run_mode(peer_t *p, const char *mode)
                false);
         s_drain(p, p->wait_ms, NULL);
         json_decref(body);
+    } else if (strcmp(mode, "bad-beacons") == 0) {
+        /* Samples a broken or hostile device might send. */
+        s_hello(p, p->id, cert);
+        s_drain(p, p->wait_ms, NULL);
+        json_t *samples = json_pack(
+            "[{s:s, s:I, s:{s:s}}, {s:s, s:I, s:{s:i}}, {s:s, s:I, s:{s:i, s:i, s:i}},"
+            " {s:s, s:I, s:{s:i}}, {s:s, s:I, s:{s:i}}]",
+            "name", "memory", "ts", (json_int_t) now, "data", "used_percent", "lots",
+            "name", "memory", "ts", (json_int_t) now + 86400 * 365, "data", "used_percent", 50,
+            "name", "memory", "ts", (json_int_t) now, "data", "total_mb", -5, "available_mb", 1,
+            "used_percent", 500,
+            "name", "temperature", "ts", (json_int_t) now, "data", "zone0", 9999,
+            "name", "no-such-beacon", "ts", (json_int_t) now, "data", "x", 1);
+        s_send(p, "beacon", p->id, json_pack("{s:o}", "samples", samples), false);
+        s_send(p, "beacon", p->id, json_pack("{s:s}", "samples", "not a list"), false);
+        s_drain(p, p->wait_ms, NULL);
     } else if (strcmp(mode, "cert-expired") == 0) {
         char *c = s_make_cert(p, false, now - 86400 * 10, now - 86400);
         s_hello(p, p->id, c);

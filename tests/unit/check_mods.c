@@ -174,7 +174,12 @@ START_TEST(test_mods_sys)
 {
     json_t *ret;
     ck_assert_int_eq(s_call("sys.list_functions", NULL, NULL, &ret), 0);
-    ck_assert_uint_eq(json_array_size(ret), fl_func_count());
+    /* Every function available here (container.* needs an engine socket). */
+    size_t available = 0;
+    for (size_t i = 0; i < fl_func_count(); i++) {
+        available += fl_registry_available(fl_func_at(i)->name, &s_ctx);
+    }
+    ck_assert_uint_eq(json_array_size(ret), available);
     for (size_t i = 1; i < json_array_size(ret); i++) {
         ck_assert_int_lt(strcmp(json_string_value(json_array_get(ret, i - 1)),
                                 json_string_value(json_array_get(ret, i))),

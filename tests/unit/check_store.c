@@ -218,7 +218,7 @@ START_TEST(test_store_schema)
 {
     fl_store_t *store = s_open();
     char *version = s_sql_text("PRAGMA user_version");
-    ck_assert_str_eq(version, "2");
+    ck_assert_str_eq(version, "3");
     char *journal = s_sql_text("PRAGMA journal_mode");
     ck_assert_str_eq(journal, "wal");
     static const char *tables[] = { "jobs", "minions", "returns", "revoked" };
@@ -238,7 +238,7 @@ START_TEST(test_store_schema)
     /* Opening again does not migrate again. */
     store = s_open();
     version = s_sql_text("PRAGMA user_version");
-    ck_assert_str_eq(version, "2");
+    ck_assert_str_eq(version, "3");
     free(version);
     fl_store_destroy(&store);
 }

@@ -1,0 +1,12 @@
+/*  fl_store_int.h: for the store's own files (fl_store.c: keys and jobs;
+    fl_store_health.c: events, presence, beacons, alarms). */
+#ifndef FL_STORE_INT_H
+#define FL_STORE_INT_H
+
+#include "fl_store.h"
+
+#include <sqlite3.h>
+
+sqlite3 *fl_store_db(fl_store_t *self);
+
+#endif
