@@ -35,6 +35,7 @@ s_usage(void)
             "  key list | accept ID | accept --all | reject ID | delete ID | revoke ID | show ID\n"
             "  status [TARGET] [--lost] | availability TARGET [--since 7d]\n"
             "  events [--tag GLOB] [--last N] [--count N] | beacons ID [--name N] [--since 1d]\n"
+            "  locate ID [--seconds N]\n"
             "  jobs [--limit N] | job JID\n"
             "  stats | ping | functions\n"
             "  pki init DIR | pki issue ID --root DIR --master-pub FILE --master URL --out DIR\n"
@@ -663,6 +664,32 @@ s_cmd_beacons(ctl_t *ctl, int argc, char **argv)
     return CTL_OK;
 }
 
+/*  locate ID [--seconds N]: the device blinks (or runs its locate command). */
+static int
+s_cmd_locate(ctl_t *ctl, int argc, char **argv)
+{
+    const char *id = NULL, *seconds = "30";
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
+            seconds = argv[++i];
+        } else if (argv[i][0] != '-' && !id) {
+            id = argv[i];
+        } else {
+            return s_usage();
+        }
+    }
+    int n = atoi(seconds);
+    if (!id || n < 1 || n > 3600) {
+        fprintf(stderr, "fleetctl: locate ID [--seconds 1..3600]\n");
+        return CTL_USAGE;
+    }
+    char timeout[32];
+    snprintf(timeout, sizeof timeout, "%d", n + 30);
+    char *run[] = { "run", "--timeout", timeout, "-L", (char *) id, "system.locate",
+                    (char *) seconds, NULL };
+    return s_cmd_run(ctl, 7, run);
+}
+
 static int
 s_cmd_key(ctl_t *ctl, int argc, char **argv)
 {
@@ -912,6 +939,8 @@ main(int argc, char **argv)
         rc = s_cmd_availability(&ctl, n, rest);
     } else if (strcmp(cmd, "events") == 0) {
         rc = s_cmd_events(&ctl, n, rest);
+    } else if (strcmp(cmd, "locate") == 0) {
+        rc = s_cmd_locate(&ctl, n, rest);
     } else if (strcmp(cmd, "beacons") == 0) {
         rc = s_cmd_beacons(&ctl, n, rest);
     } else if (strcmp(cmd, "apply") == 0) {

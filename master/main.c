@@ -5,6 +5,7 @@
 
 #include <czmq.h>
 #include <getopt.h>
+#include <signal.h>
 #include <unistd.h>
 
 static void
@@ -69,6 +70,8 @@ main(int argc, char **argv)
         return rc == 0 ? 0 : 1;
     }
     /* czmq catches SIGINT/SIGTERM and makes zloop return. */
+    /* A broker or client that hangs up must not kill the master. */
+    signal(SIGPIPE, SIG_IGN);
     zsys_init();
     zsys_set_logstream(NULL);
     fl_master_t *master = fl_master_new(&config, &err);

@@ -47,6 +47,8 @@ const fl_cfg_spec_t fl_minion_config_spec[] = {
     { "root_dir", FL_CFG_PATH, NULL, 0, 0, false,
       "prefix for everything the minion manages (tests, many minions on one host)" },
     { "grains", FL_CFG_MAP, NULL, 0, 0, false, "static grains, merged over the core grains" },
+    { "locate", FL_CFG_MAP, NULL, 0, 0, false,
+      "fleetctl locate: {led: NAME, trigger: timer} under /sys/class/leds, or {command: CMD}" },
     { "beacons", FL_CFG_MAP, NULL, 0, 0, false,
       "health beacons: {cpu: {interval: 900}, process_list: {enabled: false}, ...}" },
     { "heartbeat", FL_CFG_INT, "30", 1, 86400, false, "seconds between pings to the master" },
@@ -364,7 +366,8 @@ s_start(fl_minion_t *self, const char *jid, const char *fun, const json_t *args,
         .ctx = { .minion_id = self->id, .grains = self->grains, .root_dir = self->root_dir,
                  .jid = jid,
                  .timeout_ms = (int) fl_config_int(self->config, "job_timeout") * 1000,
-                 .container_socket = fl_config_str(self->config, "container_socket") },
+                 .container_socket = fl_config_str(self->config, "container_socket"),
+                 .locate = fl_config_json(self->config, "locate") },
     };
     if (!fl_registry_available(fun, &req.ctx)) {
         s_return_error(self, jid, fun, 2, "function not available on this minion");

@@ -26,6 +26,10 @@ int mod_grains_get(const fl_mod_ctx_t *ctx, const json_t *args, const json_t *kw
     any state failed, as Salt. */
 int mod_state_apply(const fl_mod_ctx_t *ctx, const json_t *args, const json_t *kwargs, json_t **ret);
 
+/*  mod_locate.c: system.locate [SECONDS]: blink an LED or run the locate command. */
+int mod_system_locate(const fl_mod_ctx_t *ctx, const json_t *args, const json_t *kwargs,
+                      json_t **ret);
+
 /*  mod_sys.c */
 int mod_sys_list_functions(const fl_mod_ctx_t *ctx, const json_t *args, const json_t *kwargs,
                            json_t **ret);

@@ -31,6 +31,7 @@ static const s_binding_t s_bindings[] = {
     { "grains.items", mod_grains_items, NULL },
     { "state.apply", mod_state_apply, NULL },
     { "sys.list_functions", mod_sys_list_functions, NULL },
+    { "system.locate", mod_system_locate, NULL },
     { "test.echo", mod_test_echo, NULL },
     { "test.ping", mod_test_ping, NULL },
     { "test.sleep", mod_test_sleep, NULL },

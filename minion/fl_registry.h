@@ -15,6 +15,7 @@ typedef struct {
     const char *jid;
     int timeout_ms;         /* the job's whole budget */
     const char *container_socket; /* the container engine's API socket */
+    const json_t *locate;         /* minion.yaml's locate: {led, trigger, command} */
 } fl_mod_ctx_t;
 
 /*  Runs one function.  ARGS is a JSON array of positional arguments, KWARGS

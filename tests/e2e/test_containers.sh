@@ -111,7 +111,9 @@ YAML
     sed -i "s|^container_socket: .*|container_socket: $T/nothing.sock|" "$T/pi-1/minion.yaml"
     fl_stop_pid "$(fl_pid pi-1)"
     fl_start pi-1 "$FLEET_BIN/fleet-minion" -c "$T/pi-1/minion.yaml"
-    fl_wait_for 10 fl_connected pi-1
+    # The master learns of the old connection's end only when a send fails:
+    # wait for the new process to be welcomed.
+    fl_wait_for 10 grep -q "accepted by the master" "$T/pi-1.log"
     out=$(fl_ctl apply pi-1 app --timeout 60 2>&1) && rc=0 || rc=$?
     assert_eq 1 "$rc"
     assert_contains "$out" "nothing.sock"

@@ -150,3 +150,26 @@ t_mqtt_bridge_survives_a_broker_restart() {
         assert_contains "$(cat "$T/sub.log")" "job/$jid/ret/pi-1" "event of job $jid"
     done
 }
+
+t_locate_blinks_the_led_and_restores_it() {
+    fl_master_setup
+    fl_issue pi-1
+    led=$T/root-pi-1/sys/class/leds/status
+    mkdir -p "$led"
+    echo "none [mmc0] timer heartbeat" >"$led/trigger"
+    echo 0 >"$led/brightness"
+    printf 'root_dir: %s\nlocate: {led: status}\n' "$T/root-pi-1" >>"$T/pi-1/minion.yaml"
+    fl_start pi-1 "$FLEET_BIN/fleet-minion" -c "$T/pi-1/minion.yaml"
+    fl_wait_for 10 fl_connected pi-1
+    fl_ctl locate pi-1 --seconds 3 >"$T/locate.out" 2>&1 &
+    locate_pid=$!
+    fl_wait_for 10 grep -qx timer "$led/trigger"
+    # Other jobs go on while the device blinks.
+    assert_contains "$(fl_ctl run pi-1 test.ping)" "True"
+    wait "$locate_pid" || fl_fail "locate failed: $(cat "$T/locate.out")"
+    assert_eq "mmc0" "$(cat "$led/trigger")" "trigger restored"
+    assert_contains "$(cat "$T/locate.out")" "restored:"
+    # It can be asked again.
+    out=$(fl_ctl run pi-1 system.locate 1 2>&1) || true
+    assert_contains "$out" "restored" "the configured LED works repeatedly"
+}
