@@ -45,7 +45,7 @@ UNIT_OBJ   := $(call obj,$(UNIT_SRC))
 LIBFLEET   := $(BUILD)/libfleet.a
 
 PROGS := $(BIN)/fleet-master $(BIN)/fleet-minion $(BIN)/fleetctl
-TOOLS := $(patsubst tests/e2e/%.c,$(BIN)/%,$(TOOL_SRC))
+TOOLS := $(patsubst tests/e2e/%.c,$(BIN)/%,$(TOOL_SRC)) $(BIN)/fleet-swarm
 
 .SECONDARY:
 
@@ -70,6 +70,10 @@ $(BIN)/fleetctl: $(CTL_OBJ) $(LIBFLEET)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BIN)/fleet-minion: $(BUILD)/minion/main.o $(MINION_OBJ) $(LIBFLEET)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BIN)/fleet-swarm: $(BUILD)/tests/swarm/fleet-swarm.o $(LIBFLEET)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -99,11 +103,14 @@ check-unit: $(BUILD)/check_fleet
 check-e2e: $(PROGS) $(TOOLS)
 	FLEET_BIN=$(CURDIR)/$(BIN) tests/e2e/run.sh
 
+# Compiling runs on both cores; the tests run one after the other (the
+# end-to-end tests start many processes of their own).
 check-asan:
+	$(MAKE) -j2 SANITIZER=address all build-asan/check_fleet
 	$(MAKE) SANITIZER=address check-unit check-e2e
 
 check: deps
-	$(MAKE) all
+	$(MAKE) -j2 all build/check_fleet
 	$(MAKE) check-unit check-e2e
 	$(MAKE) check-asan
 

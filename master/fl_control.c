@@ -328,14 +328,14 @@ s_cmd_stats(fl_master_t *self, zframe_t *client, const json_t *req)
          peer = zhashx_next(self->peers_by_id)) {
         connected += peer->connected;
     }
+    json_t *stats = json_pack("{s:o, s:I, s:I, s:I}", "counters", counters, "minions",
+                              (json_int_t) zhashx_size(self->peers_by_id), "connected",
+                              (json_int_t) connected, "uptime",
+                              (json_int_t) (fl_time_s() - self->started));
     if (self->mqtt) {
-        json_object_set_new(counters, "mqtt", fl_mqtt_stats(self->mqtt));
+        json_object_set_new(stats, "mqtt", fl_mqtt_stats(self->mqtt));
     }
-    s_result(self, client,
-             json_pack("{s:o, s:I, s:I, s:I}", "counters", counters, "minions",
-                       (json_int_t) zhashx_size(self->peers_by_id), "connected",
-                       (json_int_t) connected, "uptime",
-                       (json_int_t) (fl_time_s() - self->started)));
+    s_result(self, client, stats);
 }
 
 static void

@@ -80,6 +80,10 @@ fl_events_follow(fl_master_t *self, zframe_t *client, const json_t *req)
 {
     const char *glob = fl_json_str(req, "tag");
     json_int_t last = json_integer_value(json_object_get(req, "last"));
+    /* Sent in one burst: stay well inside the control socket's queue. */
+    if (last > 500) {
+        last = 500;
+    }
     if (!self->followers) {
         self->followers = zlistx_new();
         zlistx_set_destructor(self->followers, (zlistx_destructor_fn *) s_follower_destroy);

@@ -67,6 +67,11 @@ fl_presence_init(fl_master_t *self, char **err)
         if (peer->heartbeat_s <= 0) {
             peer->heartbeat_s = 30;
         }
+        /* The store keeps the last hello, not the last ping: a minion that
+           was up gets its whole threshold from now to show it still is. */
+        if (peer->presence == FL_PRESENCE_UP && peer->last_seen < self->started) {
+            peer->last_seen = self->started;
+        }
     }
     return 0;
 }
@@ -183,11 +188,11 @@ fl_presence_status(fl_master_t *self, const char *tgt, const char *tgt_type, boo
         json_integer_set(count, json_integer_value(count) + 1);
         json_t *mine = json_object_get(alarms, peer->id);
         json_array_append_new(
-            rows, json_pack("{s:s, s:s, s:I, s:s?, s:I, s:I, s:O}", "id", peer->id, "state",
+            rows, json_pack("{s:s, s:s, s:I, s:s?, s:I, s:I, s:o}", "id", peer->id, "state",
                             state, "last_seen", (json_int_t) peer->last_seen, "version",
                             peer->version, "uptime", (json_int_t) peer->uptime_s, "lost_after",
                             (json_int_t) fl_presence_lost_after(self, peer), "alarms",
-                            mine ? mine : json_object()));
+                            mine ? json_incref(mine) : json_object()));
     }
     fl_target_destroy(&target);
     json_decref(alarms);
