@@ -6,7 +6,8 @@ PKGS="build-essential pkg-config libczmq-dev libzmq3-dev libsodium-dev libsqlite
 libyaml-dev libjansson-dev libgit2-dev check libsubunit-dev sqlite3 procps iproute2
 git runit dpkg-dev tar tzdata passwd
 libcurl4-openssl-dev curl podman runc docker-registry busybox-static
-libmosquitto-dev mosquitto mosquitto-clients openssl"
+libmosquitto-dev mosquitto mosquitto-clients openssl
+debhelper lintian systemd"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
