@@ -18,7 +18,9 @@ s_usage(void)
     fprintf(stderr,
             "usage: fleetctl pki init DIR\n"
             "       fleetctl pki issue ID --root DIR --master-pub FILE --master tcp://HOST:PORT\n"
-            "                --out DIR [--days N] [--grain KEY=VALUE]...\n");
+            "                (--out DIR | --image ROOTFS) [--days N] [--grain KEY=VALUE]...\n"
+            "  --image ROOTFS writes the bundle where a device finds it at first boot:\n"
+            "  ROOTFS/etc/fleet/bundle (fleet-minion --auto installs it and joins)\n");
     return CTL_USAGE;
 }
 
@@ -99,9 +101,10 @@ s_pki_issue(int argc, char **argv)
         { "root", required_argument, NULL, 'r' },  { "master-pub", required_argument, NULL, 'p' },
         { "master", required_argument, NULL, 'm' }, { "out", required_argument, NULL, 'o' },
         { "days", required_argument, NULL, 'd' },   { "grain", required_argument, NULL, 'g' },
-        { NULL, 0, NULL, 0 },
+        { "image", required_argument, NULL, 'i' },  { NULL, 0, NULL, 0 },
     };
     const char *root_dir = NULL, *master_pub = NULL, *master = NULL, *out = NULL;
+    char *image_out = NULL;
     long days = 3650;
     json_t *grains = json_object();
     int opt, rc = CTL_USAGE;
@@ -112,6 +115,10 @@ s_pki_issue(int argc, char **argv)
         case 'p': master_pub = optarg; break;
         case 'm': master = optarg; break;
         case 'o': out = optarg; break;
+        case 'i':
+            free(image_out);
+            image_out = fl_path_join(optarg, "etc/fleet/bundle");
+            break;
         case 'd': days = strtol(optarg, NULL, 10); break;
         case 'g': {
             const char *eq = strchr(optarg, '=');
@@ -126,6 +133,9 @@ s_pki_issue(int argc, char **argv)
         }
         default: goto usage;
         }
+    }
+    if (image_out && !out) {
+        out = image_out;
     }
     if (optind != argc - 1 || !root_dir || !master_pub || !master || !out) {
         goto usage;
@@ -217,9 +227,11 @@ s_pki_issue(int argc, char **argv)
     fl_key_destroy(&mpub);
 done:
     json_decref(grains);
+    free(image_out);
     return rc;
 usage:
     json_decref(grains);
+    free(image_out);
     return s_usage();
 }
 

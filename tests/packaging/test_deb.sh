@@ -299,7 +299,7 @@ for line in "ExecStart=/usr/bin/fleet-master -c /etc/fleet/master.yaml --syslog"
     check_line "$u" "$line"
 done
 u=lib/systemd/system/fleet-minion.service
-for line in "ExecStart=/usr/bin/fleet-minion -c /etc/fleet/minion.yaml --syslog" \
+for line in "ExecStart=/usr/bin/fleet-minion --auto -c /etc/fleet/minion.yaml --syslog" \
     After=network-online.target Wants=network-online.target Restart=on-failure RestartSec=5 \
     StateDirectory=fleet-minion WantedBy=multi-user.target; do
     check_line "$u" "$line"
