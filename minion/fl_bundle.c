@@ -7,6 +7,7 @@
 #include "fl_log.h"
 #include "fl_minion.h"
 #include "fl_util.h"
+#include "fl_yaml.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -115,6 +116,42 @@ s_check(const char *dir, char **id, char **master, json_t **grains, char **err)
     return rc;
 }
 
+/*  The bundle's other settings (heartbeat, beacons, locate...), carried
+    over as they are: JSON is YAML's flow style.  Paths and identity are
+    rewritten by the caller. */
+static char *
+s_other_settings(const char *dir)
+{
+    static const char *const rewritten[] = { "id", "master", "master_pub", "key", "cert",
+                                             "cache_dir", "grains" };
+    char *path = fl_path_join(dir, "minion.yaml");
+    fl_diag_t *diag = fl_diag_new();
+    fl_yaml_doc_t *doc = fl_yaml_parse_file(path, diag);
+    json_t *all = doc && fl_yaml_root(doc) ? fl_yaml_to_json(fl_yaml_root(doc), path, diag) : NULL;
+    fl_yaml_destroy(&doc);
+    fl_diag_destroy(&diag);
+    free(path);
+    char *out = fl_strdup("");
+    const char *key;
+    json_t *v;
+    json_object_foreach(all, key, v) {
+        bool skip = false;
+        for (size_t i = 0; i < FL_ARRAY_LEN(rewritten); i++) {
+            skip = skip || strcmp(key, rewritten[i]) == 0;
+        }
+        if (skip) {
+            continue;
+        }
+        char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        char *more = fl_sprintf("%s%s: %s\n", out, key, text);
+        free(text);
+        free(out);
+        out = more;
+    }
+    json_decref(all);
+    return out;
+}
+
 /*  A YAML double-quoted scalar (JSON's string syntax is valid YAML). */
 static char *
 s_quote(const char *text)
@@ -161,11 +198,13 @@ fl_bundle_install(const char *config_path, const char *const *search_dirs,
     char *conf_dir = fl_path_dirname(config_path);
     char *qid = s_quote(id), *qmaster = s_quote(master);
     char *g = grains ? json_dumps(grains, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    char *others = s_other_settings(dir);
     char *yaml = fl_sprintf("# written by fleet-minion at first boot from the bundle in %s\n"
                             "id: %s\nmaster: %s\nmaster_pub: %s\nkey: %s\ncert: %s\n"
-                            "cache_dir: %s\n%s%s%s",
+                            "cache_dir: %s\n%s%s%s%s",
                             dir, qid, qmaster, mpub, key, crt, state_dir, g ? "grains: " : "",
-                            g ? g : "", g ? "\n" : "");
+                            g ? g : "", g ? "\n" : "", others);
+    free(others);
     if (fl_mkdir_p(state_dir, 0700) != 0 || chmod(state_dir, 0700) != 0) {
         *err = fl_sprintf("%s: %s", state_dir, strerror(errno));
     } else if (fl_mkdir_p(conf_dir, 0755) != 0) {

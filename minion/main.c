@@ -54,12 +54,22 @@ s_first_boot(const char *config_path, const char *const *dirs, const char *state
             rc = 0;
             break;
         }
-        char *now = found == 1 ? fl_sprintf("no configuration at %s and no factory bundle in %s%s%s",
-                                            config_path, dirs[0], dirs[1] ? " or " : "",
-                                            dirs[1] ? dirs[1] : "")
-                               : fl_strdup(err);
+        char *now = NULL;
+        if (found == 1) {
+            char places[1024] = "";
+            size_t off = 0;
+            for (size_t i = 0; dirs[i] && off < sizeof places; i++) {
+                off += (size_t) snprintf(places + off, sizeof places - off, "%s%s",
+                                         i ? ", " : "", dirs[i]);
+            }
+            now = fl_sprintf("no configuration at %s and no factory bundle in %s", config_path,
+                             places);
+        } else {
+            now = fl_strdup(err);
+        }
         if (!last || strcmp(last, now) != 0) {
-            fl_log_error("%s; trying again every few minutes", now);
+            fl_log_error("%s; trying again (after 10 s, then less and less often, at most "
+                         "every 5 min)", now);
         }
         free(last);
         last = now;

@@ -85,7 +85,7 @@ for n in $SIZES; do
     esac
     b_ping_series "$n" "$runs" 'swarm-*'
     b_row "1" "test.ping round trip, $(b_num "$n") minions" "$(b_ms_median)" "$(b_ms_range)" \
-        "$runs" "$(b_target_rt "$n")"
+        "$runs" "$(b_target_rt "$n")$( ((SWARM_PROCS > 1)) && echo " ($SWARM_PROCS swarm processes)")"
     sel=$(b_swarm_selected)
     b_ping_series "$sel" "$runs" -G channel:a
     b_row "2" "grain target -G channel:a ($(b_num "$sel") of $(b_num "$n"))" "$(b_ms_median)" \
@@ -109,7 +109,8 @@ if b_fits "$BIG"; then
     if b_swarm_start "$BIG" 5; then
         b_storm_series "$BIG" 3
         b_row "3" "reconnect storm: master restart to all $(b_num "$BIG") answering" \
-            "$(b_ms_median)" "$(b_ms_range)" "3" "$(b_verdict_ms "$(b_median_raw)" 15000)"
+            "$(b_ms_median)" "$(b_ms_range)" "3" \
+            "all sessions back after $(b_fmt_ms "$(b_median "${STORM_SESSIONS[@]}")"); $(b_verdict_ms "$(b_median_raw)" 15000)"
     else
         b_row "3" "reconnect storm, $(b_num "$BIG") minions" "FAILED: swarm not welcomed" "" "" ""
     fi
@@ -123,8 +124,8 @@ b_stop master-swarm
 # 5: the idle minute ends (it started before the swarm).
 b_log "real minion idle window"
 b_idle_window_wait
-b_row "5" "fleet-minion idle RSS (net + priv; PSS in brackets)" "$(b_kib "$IDLE_RSS_KB")" \
-    "[$(b_kib "$IDLE_PSS_KB")]" "1" "$(b_verdict "$(awk -v k="$IDLE_RSS_KB" 'BEGIN { printf "%.2f", k / 1024 }')" 4 " MiB")"
+b_row "5" "fleet-minion idle RSS ($IDLE_NPROC process(es))" "$(b_kib "$IDLE_RSS_KB")" \
+    "PSS $(b_kib "$IDLE_PSS_KB"), anonymous $(b_kib "$IDLE_ANON_KB")" "1" "$(b_verdict "$(awk -v k="$IDLE_RSS_KB" 'BEGIN { printf "%.2f", k / 1024 }')" 4 " MiB")"
 b_row "5" "fleet-minion idle CPU over ${IDLE_S} s" "$IDLE_CPU %" "$IDLE_TICKS ticks" "1" \
     "$(b_verdict "$IDLE_CPU" 0.1 "%")"
 

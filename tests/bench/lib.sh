@@ -338,7 +338,7 @@ b_idle_window_start() {
         t0=$EPOCHREALTIME; k0=$(b_ticks "$pid")
         sleep "$secs"
         k1=$(b_ticks "$pid"); t1=$EPOCHREALTIME
-        echo "$(awk -v a="$t0" -v b="$t1" "BEGIN { print b - a }") $((k1 - k0)) $(b_tree_kb "$pid" Rss) $(b_tree_kb "$pid" Pss) $(b_tree "$pid" | wc -l)" >"$out.tmp"
+        echo "$(awk -v a="$t0" -v b="$t1" "BEGIN { print b - a }") $((k1 - k0)) $(b_tree_kb "$pid" Rss) $(b_tree_kb "$pid" Pss) $(b_tree_kb "$pid" Anonymous) $(b_tree "$pid" | wc -l)" >"$out.tmp"
         mv "$out.tmp" "$out"' sampler "$here/lib.sh" "$pid" "$secs" "$B/idle.out"
 }
 
@@ -346,9 +346,9 @@ b_idle_window_wait() {
     b_wait $(( IDLE_S + 60 )) test -s "$B/idle.out" || b_die "the idle sampler did not finish"
     b_stop idle-sampler
     local secs
-    read -r secs IDLE_TICKS IDLE_RSS_KB IDLE_PSS_KB IDLE_NPROC <"$B/idle.out"
+    read -r secs IDLE_TICKS IDLE_RSS_KB IDLE_PSS_KB IDLE_ANON_KB IDLE_NPROC <"$B/idle.out"
     IDLE_CPU=$(awk -v t="$IDLE_TICKS" -v s="$secs" -v hz="$CLK_TCK" 'BEGIN { printf "%.3f", 100 * t / (s * hz) }')
-    b_log "  idle: $IDLE_TICKS ticks in $secs s; RSS $IDLE_RSS_KB KiB, PSS $IDLE_PSS_KB KiB over $IDLE_NPROC processes"
+    b_log "  idle: $IDLE_TICKS ticks in $secs s; RSS $IDLE_RSS_KB KiB, PSS $IDLE_PSS_KB KiB, anonymous $IDLE_ANON_KB KiB over $IDLE_NPROC processes"
 }
 
 # --------------------------------------------------------- 100 file states
@@ -502,7 +502,7 @@ b_cf_compare() {  # the two tools wrote the same bytes?
 # ---------------------------------------------------------------- numbers
 
 b_median() {  # b_median N...: median of the runs that did not fail (FAIL if none)
-    printf '%s\n' "$@" | grep -v -e FAIL -e '^$' | sort -g | awk '
+    printf '%s\n' "$@" | grep -E '^[0-9]+([.][0-9]*)?$' | sort -g | awk '
         { v[NR] = $1 }
         END {
             if (NR == 0) { print "FAIL"; exit }

@@ -27,6 +27,7 @@ t_device_joins_at_first_boot_from_its_image() {
     assert_eq 600 "$(stat -c %a "$img/var/lib/fleet-minion/minion.key")" "installed key mode"
     [ ! -e "$img/etc/fleet/bundle/minion.key" ] || fl_fail "the key was left in the bundle"
     assert_contains "$(cat "$img/etc/fleet/minion.yaml")" "key: $img/var/lib/fleet-minion/minion.key"
+    assert_contains "$(cat "$img/etc/fleet/minion.yaml")" "reconnect_min_ms: 100" "the bundle's own settings carried over"
     assert_contains "$(fl_ctl run pi-1 test.ping)" "True"
     # The next boot starts from the installed configuration.
     fl_stop_pid "$(fl_pid pi-1)"
