@@ -53,7 +53,7 @@ TOOLS := $(patsubst tests/e2e/%.c,$(BIN)/%,$(TOOL_SRC)) $(BIN)/fleet-swarm
 
 .SECONDARY:
 
-.PHONY: deb check-deb fuzz all deps check check-unit check-e2e check-asan demo clean format
+.PHONY: bench deb check-deb fuzz all deps check check-unit check-e2e check-asan demo clean format
 
 all: $(PROGS) $(TOOLS)
 
@@ -130,6 +130,10 @@ check-deb: deb
 demo: deps
 	$(MAKE) all
 	tests/demo.sh
+
+# Figures for docs/PERFORMANCE.md (minutes; not part of make check).
+bench: all
+	FLEET_BIN=$(CURDIR)/$(BIN) tests/bench/bench.sh $(BENCH_OUT)
 
 # libFuzzer targets (clang); each runs FUZZ_SECONDS.  Not part of `make check`.
 FUZZ_SECONDS ?= 60

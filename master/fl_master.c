@@ -17,6 +17,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sodium.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -635,6 +636,9 @@ s_bind_control(fl_master_t *self, char **err)
     self->control = zsock_new(ZMQ_ROUTER);
     zsock_set_router_mandatory(self->control, 1);
     zsock_set_sndtimeo(self->control, 0);
+    /* A run over the whole fleet streams one reply per minion to fleetctl:
+       the queue must hold them all if fleetctl reads more slowly. */
+    zsock_set_sndhwm(self->control, (int) fl_config_int(self->config, "max_minions") * 2 + 1000);
     zsock_set_linger(self->control, 0);
     zsock_set_maxmsgsize(self->control, FL_MSG_WIRE_MAX);
     /* Only the master's user and group may talk to it. */
@@ -649,6 +653,19 @@ s_bind_control(fl_master_t *self, char **err)
     return 0;
 }
 
+/*  Every minion is a connection: take all the descriptors we may. */
+static void
+s_raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+            fl_log_warn("cannot raise the open-file limit");
+        }
+    }
+}
+
 fl_master_t *
 fl_master_new(fl_config_t **config_p, char **err)
 {
@@ -656,6 +673,7 @@ fl_master_new(fl_config_t **config_p, char **err)
         *err = fl_strdup("libzmq was built without CURVE support");
         return NULL;
     }
+    s_raise_nofile();
     fl_master_t *self = fl_calloc(1, sizeof *self);
     self->config = *config_p;
     *config_p = NULL;
