@@ -288,7 +288,7 @@ fl_jobs_on_return(fl_master_t *self, fl_peer_t *peer, const json_t *body)
         return;  /* not acknowledged: the minion sends it again */
     }
     json_t *ack = json_pack("{s:s, s:b}", "jid", jid, "refused", rc == 0);
-    fl_master_send(self, peer, "ack", ack);
+    fl_master_send_after_commit(self, peer, "ack", ack);
     json_decref(ack);
     if (rc == 0) {
         self->counters[FL_CNT_FOREIGN_RETURN]++;

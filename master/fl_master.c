@@ -363,14 +363,22 @@ s_dispatch(fl_master_t *self, fl_peer_t *peer, const fl_msg_t *msg, const char *
     }
 }
 
-static int
-s_on_router(zloop_t *loop, zsock_t *sock, void *arg)
+void
+fl_master_send_after_commit(fl_master_t *self, fl_peer_t *peer, const char *type,
+                            const json_t *body)
 {
-    FL_UNUSED(loop);
-    fl_master_t *self = arg;
+    json_array_append_new(self->after_commit,
+                          json_pack("{s:s, s:s, s:O}", "curve", peer->curve_hex, "type", type,
+                                    "body", body));
+}
+
+/*  One message from a minion (see the comment at the top of this file). */
+static void
+s_on_message(fl_master_t *self, zsock_t *sock)
+{
     zmsg_t *msg = zmsg_recv(sock);
     if (!msg) {
-        return 0;
+        return;
     }
     self->counters[FL_CNT_MSG_IN]++;
     zframe_t *routing = zmsg_pop(msg);
@@ -475,6 +483,36 @@ s_on_router(zloop_t *loop, zsock_t *sock, void *arg)
 done:
     zframe_destroy(&routing);
     zmsg_destroy(&msg);
+}
+
+/*  Messages come in bursts (ten thousand returns of one job): each wake-up
+    takes up to 256 of them inside one store transaction, so a burst costs
+    one fsync instead of two per return, and the acknowledgements go out
+    only after the commit. */
+static int
+s_on_router(zloop_t *loop, zsock_t *sock, void *arg)
+{
+    FL_UNUSED(loop);
+    fl_master_t *self = arg;
+    bool batch = fl_store_begin(self->store) == 0;
+    int n = 0;
+    do {
+        s_on_message(self, sock);
+    } while (++n < 256 && (zsock_events(sock) & ZMQ_POLLIN));
+    if (batch && fl_store_commit(self->store) != 0) {
+        /* Nothing of the batch is stored: no acks, the minions send again. */
+        fl_log_error("store: a batch of %d messages was not committed", n);
+        json_array_clear(self->after_commit);
+    }
+    size_t i;
+    json_t *send;
+    json_array_foreach(self->after_commit, i, send) {
+        fl_peer_t *peer = fl_peers_by_curve(self, fl_json_str(send, "curve"));
+        if (peer) {
+            fl_master_send(self, peer, fl_json_str(send, "type"), json_object_get(send, "body"));
+        }
+    }
+    json_array_clear(self->after_commit);
     return 0;
 }
 
@@ -687,6 +725,7 @@ fl_master_new(fl_config_t **config_p, char **err)
     self->revoked_curve = zhashx_new();
     self->jobs = fl_jobs_table_new();
     self->files = fl_fileserver_new(fl_config_str(self->config, "state_dir"));
+    self->after_commit = json_array();
     if (fl_master_init_data(self->config, err) != 0) {
         goto fail;
     }
@@ -744,6 +783,7 @@ fl_master_destroy(fl_master_t **self_p)
     fl_master_t *self = *self_p;
     zhashx_destroy(&self->jobs);
     fl_fileserver_destroy(&self->files);
+    json_decref(self->after_commit);
     fl_events_destroy_followers(self);
     fl_presence_fini(self);
     fl_health_fini(self);

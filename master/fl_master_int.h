@@ -96,6 +96,7 @@ struct fl_master {
     zhashx_t *revoked_curve;    /* curve hex -> "" */
     zhashx_t *jobs;             /* jid -> fl_job_t (owner): jobs with a watcher */
     fl_fileserver_t *files;
+    json_t *after_commit;       /* [{curve, type, body}]: sent once the batch is stored */
     zlistx_t *followers;        /* fleetctl clients following events (owner) */
     struct fl_target **presence_targets;  /* `presence:` rules, compiled */
     int64_t *presence_lost_after;
@@ -114,6 +115,10 @@ const char *fl_counter_name(fl_counter_t c);
 
 /*  fl_master.c: sends a signed message to a peer; -1 when it is gone. */
 int fl_master_send(fl_master_t *self, fl_peer_t *peer, const char *type, const json_t *body);
+/*  Sends it once what the current batch of messages wrote is committed:
+    an acknowledgement must never run ahead of the store. */
+void fl_master_send_after_commit(fl_master_t *self, fl_peer_t *peer, const char *type,
+                                 const json_t *body);
 
 /*  fl_peers.c */
 fl_peer_t *fl_peer_new(const char *curve_hex);

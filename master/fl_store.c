@@ -185,6 +185,22 @@ fl_store_destroy(fl_store_t **self_p)
     }
 }
 
+int
+fl_store_begin(fl_store_t *self)
+{
+    return s_exec(self, "BEGIN IMMEDIATE");
+}
+
+int
+fl_store_commit(fl_store_t *self)
+{
+    if (s_exec(self, "COMMIT") != 0) {
+        s_exec(self, "ROLLBACK");
+        return -1;
+    }
+    return 0;
+}
+
 sqlite3 *
 fl_store_db(fl_store_t *self)
 {

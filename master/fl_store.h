@@ -40,6 +40,11 @@ fl_store_t *fl_store_open(const char *path, char **err);
 void fl_store_destroy(fl_store_t **self_p);
 const char *fl_store_errmsg(const fl_store_t *self);
 
+/*  A transaction around a burst of writes: one fsync for all of them.
+    commit returns -1 (after rolling back) when the writes did not stick. */
+int fl_store_begin(fl_store_t *self);
+int fl_store_commit(fl_store_t *self);
+
 /*  Minions.  get: 1 found (REC filled; clear it), 0 not found, -1 error. */
 int fl_store_minion_get(fl_store_t *self, const char *id, fl_minion_rec_t *rec);
 int fl_store_minion_get_by_key(fl_store_t *self, const char *key_hex, fl_minion_rec_t *rec);
