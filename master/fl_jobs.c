@@ -206,6 +206,9 @@ fl_jobs_run(fl_master_t *self, zframe_t *client, const json_t *req)
     json_t *body = json_pack("{s:s, s:s, s:O, s:O, s:s, s:s, s:I}", "jid", jid, "fun", fun,
                              "args", args, "kwargs", kwargs, "tgt", tgt, "tgt_type",
                              tgt_type ? tgt_type : "glob", "timeout", timeout);
+    /* Every minion gets the same signed job, unless it is a state run
+       (compiled for each minion). */
+    zmsg_t *shared = is_state ? NULL : fl_master_encode(self, "job", body);
     size_t i;
     json_t *id_j;
     json_array_foreach(expected, i, id_j) {
@@ -248,13 +251,16 @@ fl_jobs_run(fl_master_t *self, zframe_t *client, const json_t *req)
                 continue;
             }
         }
-        if (fl_master_send(self, peer, "job", own ? own : body) == 0) {
+        int sent = shared ? fl_master_send_encoded(self, peer, shared)
+                          : fl_master_send(self, peer, "job", own ? own : body);
+        if (sent == 0) {
             zhashx_insert(job->waiting, id, (void *) "");
         } else {
             json_object_set_new(job->missing, id, json_string("not connected"));
         }
         json_decref(own);
     }
+    zmsg_destroy(&shared);
     json_decref(body);
     fl_src_destroy(&tree);
     fl_src_destroy(&pillar_src);

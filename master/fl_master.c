@@ -134,13 +134,36 @@ s_load_root(fl_master_t *self, char **err)
     return 0;
 }
 
+zmsg_t *
+fl_master_encode(fl_master_t *self, const char *type, const json_t *body)
+{
+    return fl_msg_encode(self->key, type, "master", self->sid, ++self->seq, body, false);
+}
+
+int
+fl_master_send_encoded(fl_master_t *self, fl_peer_t *peer, const zmsg_t *encoded)
+{
+    if (!peer->routing) {
+        return -1;
+    }
+    zmsg_t *msg = zmsg_dup((zmsg_t *) encoded);
+    zmsg_pushmem(msg, zframe_data(peer->routing), zframe_size(peer->routing));
+    if (zmsg_send(&msg, self->router) != 0) {
+        zmsg_destroy(&msg);
+        peer->connected = false;
+        return -1;
+    }
+    self->counters[FL_CNT_MSG_OUT]++;
+    return 0;
+}
+
 int
 fl_master_send(fl_master_t *self, fl_peer_t *peer, const char *type, const json_t *body)
 {
     if (!peer->routing) {
         return -1;
     }
-    zmsg_t *msg = fl_msg_encode(self->key, type, "master", self->sid, ++self->seq, body, false);
+    zmsg_t *msg = fl_master_encode(self, type, body);
     zmsg_pushmem(msg, zframe_data(peer->routing), zframe_size(peer->routing));
     /* ROUTER_MANDATORY: a peer that went away fails with EHOSTUNREACH. */
     if (zmsg_send(&msg, self->router) != 0) {

@@ -115,6 +115,11 @@ const char *fl_counter_name(fl_counter_t c);
 
 /*  fl_master.c: sends a signed message to a peer; -1 when it is gone. */
 int fl_master_send(fl_master_t *self, fl_peer_t *peer, const char *type, const json_t *body);
+/*  One signed message for many peers (a job is the same for every minion:
+    signed once, not once per minion; each minion only needs the master's
+    sequence to grow).  Caller owns the zmsg. */
+zmsg_t *fl_master_encode(fl_master_t *self, const char *type, const json_t *body);
+int fl_master_send_encoded(fl_master_t *self, fl_peer_t *peer, const zmsg_t *encoded);
 /*  Sends it once what the current batch of messages wrote is committed:
     an acknowledgement must never run ahead of the store. */
 void fl_master_send_after_commit(fl_master_t *self, fl_peer_t *peer, const char *type,
