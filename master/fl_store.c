@@ -7,6 +7,7 @@
 
 struct fl_store {
     sqlite3 *db;
+    int64_t beacon_bytes;   /* sum of beacons.bytes; -1 until first counted */
 };
 
 static const char *s_state_names[] = { "pending", "accepted", "rejected", "revoked" };
@@ -155,6 +156,7 @@ fl_store_open(const char *path, char **err)
 {
     *err = NULL;
     fl_store_t *self = fl_calloc(1, sizeof *self);
+    self->beacon_bytes = -1;
     if (sqlite3_open_v2(path, &self->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL)
         != SQLITE_OK) {
         *err = fl_sprintf("%s: %s", path, self->db ? sqlite3_errmsg(self->db) : "cannot open");
@@ -196,9 +198,16 @@ fl_store_commit(fl_store_t *self)
 {
     if (s_exec(self, "COMMIT") != 0) {
         s_exec(self, "ROLLBACK");
+        self->beacon_bytes = -1;    /* what the batch stored is gone: count again */
         return -1;
     }
     return 0;
+}
+
+int64_t *
+fl_store_beacon_bytes_cache(fl_store_t *self)
+{
+    return &self->beacon_bytes;
 }
 
 sqlite3 *

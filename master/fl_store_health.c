@@ -168,10 +168,15 @@ fl_store_presence_up_seconds(fl_store_t *self, const char *minion, int64_t since
 int64_t
 fl_store_beacon_bytes(fl_store_t *self)
 {
+    int64_t *cache = fl_store_beacon_bytes_cache(self);
+    if (*cache >= 0) {
+        return *cache;
+    }
     sqlite3_stmt *st = s_prepare(self, "SELECT coalesce(sum(bytes), 0) FROM beacons");
     int64_t bytes = 0;
     if (st && sqlite3_step(st) == SQLITE_ROW) {
         bytes = sqlite3_column_int64(st, 0);
+        *cache = bytes;
     }
     sqlite3_finalize(st);
     return bytes;
@@ -196,10 +201,13 @@ fl_store_beacon_insert(fl_store_t *self, const char *minion, int64_t ts, const c
     sqlite3_bind_text(st, 4, text, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 5, bytes);
     free(text);
+    int64_t total = fl_store_beacon_bytes(self);   /* counted before the insert */
     if (s_done(self, st) != 0) {
         return -1;
     }
-    int64_t total = fl_store_beacon_bytes(self);
+    int64_t *cache = fl_store_beacon_bytes_cache(self);
+    total += bytes;
+    *cache = total;
     if (budget_bytes <= 0 || total <= budget_bytes) {
         return 0;
     }
@@ -220,10 +228,16 @@ fl_store_beacon_insert(fl_store_t *self, const char *minion, int64_t ts, const c
     }
     st = s_prepare(self, "DELETE FROM beacons WHERE id <= ?");
     if (!st) {
+        *cache = -1;
         return -1;
     }
     sqlite3_bind_int64(st, 1, cut);
-    return s_done(self, st) == 0 ? removed : -1;
+    if (s_done(self, st) != 0) {
+        *cache = -1;    /* unsure what went: count again next time */
+        return -1;
+    }
+    *cache = total;
+    return removed;
 }
 
 json_t *

@@ -8,5 +8,8 @@
 #include <sqlite3.h>
 
 sqlite3 *fl_store_db(fl_store_t *self);
+/*  The running total of beacon bytes (-1 until counted), so that storing a
+    sample does not sum the whole table each time. */
+int64_t *fl_store_beacon_bytes_cache(fl_store_t *self);
 
 #endif
