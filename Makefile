@@ -3,7 +3,21 @@
 # under AddressSanitizer + UndefinedBehaviorSanitizer in build-asan/.
 
 SANITIZER ?=
-ifeq ($(SANITIZER),)
+# ARCH=armhf or ARCH=arm64 cross-builds for that Debian architecture with
+# Debian's cross toolchain, against a sysroot of Debian's own packages
+# (packaging/sysroot.sh makes it), into build-ARCH/.
+ARCH ?=
+ifneq ($(ARCH),)
+TRIPLET := $(shell dpkg-architecture -a$(ARCH) -qDEB_HOST_GNU_TYPE 2>/dev/null)
+ifeq ($(TRIPLET),)
+$(error ARCH=$(ARCH): not a Debian architecture (dpkg-architecture -L lists them))
+endif
+SYSROOT ?= $(CURDIR)/build-sysroot/$(ARCH)
+BUILD ?= build-$(ARCH)
+BIN ?= build-$(ARCH)/bin
+CC := $(TRIPLET)-gcc
+AR := $(TRIPLET)-ar
+else ifeq ($(SANITIZER),)
 BUILD ?= build
 BIN ?= bin
 else
@@ -13,6 +27,15 @@ endif
 
 CC ?= cc
 PKG_CONFIG ?= pkg-config
+# With a sysroot, headers, libraries and .pc files all come from it.
+# (SYSROOT may also come alone, from debian/rules in a cross package build.)
+SYSROOT ?=
+ifneq ($(SYSROOT),)
+TRIPLET ?= $(shell $(CC) -dumpmachine)
+override PKG_CONFIG := PKG_CONFIG_SYSROOT_DIR=$(SYSROOT) \
+    PKG_CONFIG_LIBDIR=$(SYSROOT)/usr/lib/$(TRIPLET)/pkgconfig:$(SYSROOT)/usr/share/pkgconfig pkg-config
+SYSROOT_FLAGS := --sysroot=$(SYSROOT)
+endif
 PKGS := libczmq libzmq libsodium jansson yaml-0.1 sqlite3 libgit2 libcurl libmosquitto
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
@@ -25,9 +48,16 @@ WERROR ?= -Werror
 WARN := -Wall -Wextra $(WERROR) -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
         -Wformat=2 -Wvla -Wimplicit-fallthrough -fno-common
 CFLAGS ?= -O2 -g
-CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -Icommon -Imaster -Iminion $(PKG_CFLAGS) -MMD -MP
-LDFLAGS += -Wl,--as-needed
-LDLIBS += $(PKG_LIBS) -lpthread
+# 64-bit file offsets and time on 32-bit ARM too (no-ops on 64-bit): files
+# over 2 GiB, directories whose cookies are 64-bit, and devices that will
+# still be up a pole in 2038.  No library fleet uses takes a time_t or off_t.
+LFS := -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64
+CFLAGS += $(SYSROOT_FLAGS) -std=c11 -D_GNU_SOURCE $(LFS) $(WARN) -Icommon -Imaster -Iminion $(PKG_CFLAGS) -MMD -MP
+# Each function in a section of its own, so that the linker drops what a
+# program does not call (the minion is meant for a board with little flash).
+CFLAGS += -ffunction-sections -fdata-sections
+LDFLAGS += $(SYSROOT_FLAGS) -Wl,--as-needed -Wl,--gc-sections
+LDLIBS += $(PKG_LIBS) -lpthread -lm
 ifneq ($(SANITIZER),)
 CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=address,undefined
@@ -53,11 +83,18 @@ TOOLS := $(patsubst tests/e2e/%.c,$(BIN)/%,$(TOOL_SRC)) $(BIN)/fleet-swarm
 
 .SECONDARY:
 
-.PHONY: bench deb check-deb fuzz all deps check check-unit check-e2e check-asan demo clean format
+.PHONY: bench deb check-deb check-arm fuzz all deps check check-unit check-e2e check-asan demo clean format
 
 all: $(PROGS) $(TOOLS)
 
-$(BUILD)/%.o: %.c
+# A cross build makes its Debian root first (once; see packaging/sysroot.sh).
+ifneq ($(ARCH),)
+SYSROOT_STAMP := $(SYSROOT)/.fleet-sysroot
+$(SYSROOT_STAMP):
+	packaging/sysroot.sh $(ARCH) $(SYSROOT)
+endif
+
+$(BUILD)/%.o: %.c | $(SYSROOT_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
@@ -99,7 +136,7 @@ $(BUILD)/check_fleet: $(UNIT_OBJ) $(MASTER_OBJ) $(MINION_OBJ) $(LIBFLEET)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
 
 deps:
-	@packaging/deps.sh
+	@packaging/deps.sh $(ARCH)
 
 check-unit: $(BUILD)/check_fleet
 	CK_DEFAULT_TIMEOUT=$(if $(SANITIZER),60,20) $(BUILD)/check_fleet
@@ -117,12 +154,28 @@ check: deps
 	$(MAKE) -j2 all build/check_fleet
 	$(MAKE) check-unit check-e2e
 	$(MAKE) check-deb
+	$(MAKE) check-arm
 	$(MAKE) check-asan
 
+# ARM under emulation: the armhf build of the whole tree runs its unit tests
+# under qemu-user, then an armhf minion enrols with the native master and
+# applies the example tree.  QEMU_LD_PREFIX (inherited by every process the
+# tests start) points qemu at the armhf Debian root for libraries, so the
+# ARM programs the minion runs (dpkg, sh) are emulated too.
+ARM_ARCH ?= armhf
+ARM_QEMU = qemu-$(shell dpkg-architecture -a$(ARM_ARCH) -qDEB_HOST_GNU_CPU)-static
+ARM_ROOT = $(CURDIR)/build-sysroot/$(ARM_ARCH)
+check-arm: all
+	$(MAKE) -j2 ARCH=$(ARM_ARCH) build-$(ARM_ARCH)/check_fleet build-$(ARM_ARCH)/bin/fleet-minion
+	QEMU_LD_PREFIX=$(ARM_ROOT) CK_DEFAULT_TIMEOUT=120 $(ARM_QEMU) build-$(ARM_ARCH)/check_fleet
+	QEMU_LD_PREFIX=$(ARM_ROOT) FLEET_BIN=$(CURDIR)/$(BIN) FL_SCALE=4 \
+	    FL_MINION_CMD="$(ARM_QEMU) $(CURDIR)/build-$(ARM_ARCH)/bin/fleet-minion" tests/e2e/run.sh t_arm_
+
 # Debian packages (debhelper) from a temporary copy of the tree, into dist/;
-# lintian errors fail the build.
-deb:
-	packaging/build-deb.sh $(CURDIR)/dist
+# lintian errors fail the build.  ARCH=armhf cross-builds fleet-minion,
+# ARCH=arm64 both packages, against packaging/sysroot.sh's Debian root.
+deb: deps | $(SYSROOT_STAMP)
+	ARCH=$(ARCH) SYSROOT=$(SYSROOT) packaging/build-deb.sh $(CURDIR)/dist
 
 check-deb: deb
 	tests/packaging/test_deb.sh dist

@@ -48,6 +48,7 @@
 
 #include <assert.h>
 #include <ctype.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <unistd.h>
 
@@ -60,7 +61,7 @@ typedef struct {
     bool has;       /* a value, from the file or the default */
     bool set;       /* from the file */
     char *str;      /* scalar types: the value as text */
-    long num;       /* INT value, BOOL 0/1, LOGLEVEL level */
+    int64_t num;    /* INT value, BOOL 0/1, LOGLEVEL level (64-bit on ARM too) */
     json_t *json;   /* MAP / LIST */
 } s_value_t;
 
@@ -380,19 +381,19 @@ s_convert(const s_ctx_t *ctx, const fl_cfg_spec_t *spec, const fl_yaml_node_t *n
         {
             json_int_t v = json_integer_value(j);
             json_decref(j);
-            long min = spec->min, max = spec->max;
+            int64_t min = spec->min, max = spec->max;
             if (min == 0 && max == 0) {
-                min = LONG_MIN;
-                max = LONG_MAX;
+                min = INT64_MIN;
+                max = INT64_MAX;
             }
             if (v < min || v > max) {
                 fl_diag_add(ctx->diag, ctx->file, node->line, node->col, FL_DIAG_ERROR, NULL,
-                            "'%s' must be between %ld and %ld, found %lld", spec->name, min,
+                            "'%s' must be between %" PRId64 " and %" PRId64 ", found %lld", spec->name, min,
                             max, (long long) v);
                 return -1;
             }
-            out->num = (long) v;
-            out->str = fl_sprintf("%ld", out->num);
+            out->num = v;
+            out->str = fl_sprintf("%" PRId64, out->num);
         }
         break;
     case FL_CFG_BOOL:
@@ -430,7 +431,7 @@ s_convert(const s_ctx_t *ctx, const fl_cfg_spec_t *spec, const fl_yaml_node_t *n
             free(hint);
             return -1;
         }
-        out->num = (long) level;
+        out->num = level;
         out->str = fl_strdup(s_level_names[level]);
         break;
     }
@@ -704,7 +705,7 @@ fl_config_str(const fl_config_t *self, const char *name)
     return v->str;
 }
 
-long
+int64_t
 fl_config_int(const fl_config_t *self, const char *name)
 {
     const s_value_t *v = s_get(self, name,
@@ -747,7 +748,7 @@ fl_config_print_spec(const fl_cfg_spec_t *spec, size_t n, FILE *out)
         fprintf(out, "%-24s %-9s %-24s %s", s->name, s_type_names[s->type],
                 s->default_value ? s->default_value : "-", s->doc ? s->doc : "");
         if (s->type == FL_CFG_INT && !(s->min == 0 && s->max == 0)) {
-            fprintf(out, " [%ld..%ld]", s->min, s->max);
+            fprintf(out, " [%" PRId64 "..%" PRId64 "]", s->min, s->max);
         }
         if (s->required) {
             fputs(" (required)", out);

@@ -26,7 +26,7 @@ typedef struct {
     const char *name;
     fl_cfg_type_t type;
     const char *default_value;  /* text as it would appear in the file; NULL = unset */
-    long min, max;              /* FL_CFG_INT bounds */
+    int64_t min, max;           /* FL_CFG_INT bounds */
     bool required;
     const char *doc;
 } fl_cfg_spec_t;
@@ -47,7 +47,7 @@ void fl_config_destroy(fl_config_t **self_p);
 /*  Values; NULL/0/false when the key is unset.  Strings are borrowed.
     Asking for a name not in the table aborts (it is a programming error). */
 const char *fl_config_str(const fl_config_t *self, const char *name);
-long fl_config_int(const fl_config_t *self, const char *name);
+int64_t fl_config_int(const fl_config_t *self, const char *name);
 bool fl_config_bool(const fl_config_t *self, const char *name);
 /*  FL_CFG_MAP / FL_CFG_LIST values; borrowed; NULL when unset. */
 const json_t *fl_config_json(const fl_config_t *self, const char *name);

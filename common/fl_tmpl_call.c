@@ -592,10 +592,15 @@ s_range(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node)
     if (step == 0) {
         return fl_tmpl_eval_error(ev, node, "range() step must not be zero");
     }
-    /* The count, computed without overflow. */
-    __int128 span = step > 0 ? (__int128) stop - start : (__int128) start - stop;
-    __int128 abs_step = step > 0 ? (__int128) step : -(__int128) step;
-    __int128 count = span <= 0 ? 0 : (span + abs_step - 1) / abs_step;
+    /* The count, in unsigned 64-bit arithmetic (no __int128 on 32-bit
+     * ARM): the distance between two int64 values always fits. */
+    bool up = step > 0;
+    uint64_t abs_step = up ? (uint64_t) step : -(uint64_t) step;
+    uint64_t span = 0;
+    if (up ? stop > start : start > stop) {
+        span = up ? (uint64_t) stop - (uint64_t) start : (uint64_t) start - (uint64_t) stop;
+    }
+    uint64_t count = span / abs_step + (span % abs_step != 0);
     if (count > FL_TMPL_MAX_RANGE) {
         return fl_tmpl_eval_error(ev, node, "range too big: more than %d items",
                                   FL_TMPL_MAX_RANGE);
@@ -604,8 +609,9 @@ s_range(fl_tmpl_eval_t *ev, const fl_tmpl_node_t *node)
         return NULL;
     }
     r = json_array();
-    for (__int128 i = 0; i < count; i++) {
-        fl_tmpl_append(r, json_integer((json_int_t) (start + i * step)));
+    for (uint64_t i = 0; i < count; i++) {
+        /* Every item lies between start and stop, so it fits. */
+        fl_tmpl_append(r, json_integer((json_int_t) ((uint64_t) start + i * (uint64_t) step)));
     }
     return r;
 }

@@ -20,13 +20,16 @@
       stream is read, line by line, keeping only the first error.
     - 404 means "no such object" (return 1, *ERR untouched) only for calls
       that name an existing object; a 404 from create (no such image) or a
-      pull is a failure like any other. */
+      pull is a failure like any other.
+    - libcurl is loaded by the first open, in the job worker (fl_curl.h);
+      when it cannot be, open still succeeds and every call fails with the
+      reason, as an unreachable engine does, so that the function or state
+      says why in its comment. */
 #include "fl_container.h"
+#include "fl_curl.h"
 #include "fl_log.h"
 
 #include <assert.h>
-#include <curl/curl.h>
-#include <pthread.h>
 #include <sys/un.h>
 
 #define S_API "http://localhost/v1.41"
@@ -38,7 +41,9 @@
 #define S_MAX_MESSAGE 512
 
 typedef struct {
-    CURL *curl;
+    const fl_curl_t *api;   /* NULL when libcurl could not be loaded */
+    CURL *curl;             /* NULL exactly when api is */
+    char *load_error;       /* why api is NULL */
     char *socket_path;
     char errbuf[CURL_ERROR_SIZE];
 } s_docker_t;
@@ -54,15 +59,6 @@ typedef struct {
     char *stream_error;     /* the first {"error"} / {"errorDetail"} in the stream */
     char *stream_message;   /* the first {"message"} (an HTTP error's body) */
 } s_body_t;
-
-static pthread_once_t s_curl_once = PTHREAD_ONCE_INIT;
-static CURLcode s_curl_init_rc = CURLE_FAILED_INIT;
-
-static void
-s_curl_global_init(void)
-{
-    s_curl_init_rc = curl_global_init(CURL_GLOBAL_ALL);
-}
 
 static void
 s_body_free(s_body_t *body)
@@ -148,16 +144,28 @@ s_write(char *ptr, size_t size, size_t nmemb, void *userdata)
     return n;
 }
 
+/*  0, or -1 and *ERR when libcurl is not there to make any call. */
+static int
+s_loaded(const s_docker_t *d, char **err)
+{
+    if (!d->api) {
+        *err = fl_strdup(d->load_error);
+        return -1;
+    }
+    return 0;
+}
+
 /*  VALUE escaped for a path segment or a query value; caller frees. */
 static char *
 s_escape(s_docker_t *d, const char *value)
 {
-    char *esc = curl_easy_escape(d->curl, value, 0);
+    assert(d->api);
+    char *esc = d->api->easy_escape(d->curl, value, 0);
     if (!esc) {
         fl_fatal("curl_easy_escape: out of memory");
     }
     char *copy = fl_strdup(esc);
-    curl_free(esc);
+    d->api->free(esc);
     return copy;
 }
 
@@ -175,6 +183,9 @@ s_path_name(s_docker_t *d, const char *what, const char *name, char **err)
         *err = fl_sprintf("invalid %s name '%s'", what, name ? name : "");
         return NULL;
     }
+    if (s_loaded(d, err) != 0) {
+        return NULL;
+    }
     return s_escape(d, name);
 }
 
@@ -184,6 +195,9 @@ static int
 s_request(s_docker_t *d, const char *method, const char *path, const json_t *payload,
           long timeout_ms, s_body_t *body, long *status, char **err)
 {
+    if (s_loaded(d, err) != 0) {
+        return -1;
+    }
     if (strlen(d->socket_path) >= sizeof(((struct sockaddr_un *) 0)->sun_path)) {
         *err = fl_sprintf("cannot reach the container engine at %s: socket path too long",
                           d->socket_path);
@@ -197,37 +211,38 @@ s_request(s_docker_t *d, const char *method, const char *path, const json_t *pay
             return -1;
         }
     }
+    const fl_curl_t *api = d->api;
     CURL *c = d->curl;
-    curl_easy_reset(c);
+    api->easy_reset(c);
     char *url = fl_sprintf("%s%s", S_API, path);
     struct curl_slist *headers = NULL;
     d->errbuf[0] = '\0';
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, d->socket_path);
-    curl_easy_setopt(c, CURLOPT_PROXY, "");    /* never an http_proxy from the environment */
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, S_CONNECT_TIMEOUT_MS);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, d->errbuf);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, s_write);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
+    api->easy_setopt(c, CURLOPT_URL, url);
+    api->easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, d->socket_path);
+    api->easy_setopt(c, CURLOPT_PROXY, "");    /* never an http_proxy from the environment */
+    api->easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    api->easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, S_CONNECT_TIMEOUT_MS);
+    api->easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+    api->easy_setopt(c, CURLOPT_ERRORBUFFER, d->errbuf);
+    api->easy_setopt(c, CURLOPT_WRITEFUNCTION, s_write);
+    api->easy_setopt(c, CURLOPT_WRITEDATA, body);
     if (strcmp(method, "POST") == 0) {
-        curl_easy_setopt(c, CURLOPT_POST, 1L);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, text ? text : "");
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) (text ? strlen(text) : 0));
+        api->easy_setopt(c, CURLOPT_POST, 1L);
+        api->easy_setopt(c, CURLOPT_POSTFIELDS, text ? text : "");
+        api->easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) (text ? strlen(text) : 0));
         if (text) {
-            headers = curl_slist_append(headers, "Content-Type: application/json");
+            headers = api->slist_append(headers, "Content-Type: application/json");
         }
-        headers = curl_slist_append(headers, "Expect:");
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+        headers = api->slist_append(headers, "Expect:");
+        api->easy_setopt(c, CURLOPT_HTTPHEADER, headers);
     } else if (strcmp(method, "GET") != 0) {
-        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+        api->easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     }
 
-    CURLcode rc = curl_easy_perform(c);
+    CURLcode rc = api->easy_perform(c);
     long os_errno = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
-    curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &os_errno);
+    api->easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+    api->easy_getinfo(c, CURLINFO_OS_ERRNO, &os_errno);
     fl_log_debug("docker: %s %s -> %d %ld", method, path, (int) rc, *status);
     int ret = 0;
     if (rc == CURLE_WRITE_ERROR && body->too_big) {
@@ -239,14 +254,14 @@ s_request(s_docker_t *d, const char *method, const char *path, const json_t *pay
                           d->socket_path, method, path, timeout_ms / 1000);
         ret = -1;
     } else if (rc != CURLE_OK) {
-        const char *why = d->errbuf[0] ? d->errbuf : curl_easy_strerror(rc);
+        const char *why = d->errbuf[0] ? d->errbuf : api->easy_strerror(rc);
         if (rc == CURLE_COULDNT_CONNECT && os_errno != 0) {
             why = strerror((int) os_errno);
         }
         *err = fl_sprintf("cannot reach the container engine at %s: %s", d->socket_path, why);
         ret = -1;
     }
-    curl_slist_free_all(headers);
+    api->slist_free_all(headers);
     free(url);
     free(text);
     return ret;
@@ -331,16 +346,22 @@ s_call(s_docker_t *d, const char *method, const char *path, const json_t *payloa
 static void *
 s_open(const char *socket_path)
 {
-    pthread_once(&s_curl_once, s_curl_global_init);
-    if (s_curl_init_rc != CURLE_OK || !socket_path) {
+    if (!socket_path) {
         return NULL;
     }
-    CURL *curl = curl_easy_init();
-    if (!curl) {
-        return NULL;
+    const fl_curl_t *api = NULL;
+    char *load_error = NULL;
+    CURL *curl = NULL;
+    if (fl_curl_load(&api, &load_error) == 0) {
+        curl = api->easy_init();
+        if (!curl) {
+            return NULL;
+        }
     }
     s_docker_t *d = fl_calloc(1, sizeof *d);
+    d->api = api;
     d->curl = curl;
+    d->load_error = load_error;
     d->socket_path = fl_strdup(socket_path);
     return d;
 }
@@ -350,7 +371,10 @@ s_close(void *impl)
 {
     s_docker_t *d = impl;
     if (d) {
-        curl_easy_cleanup(d->curl);
+        if (d->api) {
+            d->api->easy_cleanup(d->curl);
+        }
+        free(d->load_error);
         free(d->socket_path);
         free(d);
     }
@@ -411,6 +435,9 @@ s_pull(void *impl, const char *ref, char **err)
     s_docker_t *d = impl;
     if (!ref || !*ref || strchr(ref, ' ')) {
         *err = fl_sprintf("invalid image reference '%s'", ref ? ref : "");
+        return -1;
+    }
+    if (s_loaded(d, err) != 0) {
         return -1;
     }
     char *repo, *tag;

@@ -7,9 +7,32 @@
 # tree, plus new files not ignored), so a build never sees build/, bin/ or
 # stale objects; packaging/debian becomes debian/ at its root, where a
 # Debian source package wants it.
+#
+# ARCH=armhf (or arm64) cross-builds with Debian's cross toolchain against
+# the Debian root in SYSROOT (packaging/sysroot.sh; `make deb ARCH=armhf`
+# makes both).  A 32-bit ARM build holds fleet-minion alone.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 dist=${1:-$top/dist}
+build_arch=$(dpkg-architecture -qDEB_BUILD_ARCH)
+arch=${ARCH:-$build_arch}
+# The Makefile reads ARCH for its own cross builds; debian/rules passes CC.
+# (and make passes its command line on in MAKEFLAGS).
+unset ARCH MAKEFLAGS MFLAGS MAKEOVERRIDES MAKELEVEL
+cross=""
+if [ "$arch" != "$build_arch" ]; then
+    : "${SYSROOT:?build-deb: ARCH=$arch needs SYSROOT, a Debian root of $arch (packaging/sysroot.sh)}"
+    [ -f "$SYSROOT/.fleet-sysroot" ] || { echo "build-deb: $SYSROOT is not a root made by packaging/sysroot.sh" >&2; exit 2; }
+    triplet=$(dpkg-architecture -a"$arch" -qDEB_HOST_GNU_TYPE)
+    command -v "$triplet-gcc" >/dev/null || {
+        echo "build-deb: $triplet-gcc is missing (apt-get install crossbuild-essential-$arch)" >&2; exit 2; }
+    # -d: the build dependencies are in the root, not installed here.
+    cross="-a$arch -d"
+    case $arch in armhf | armel) cross="$cross -Ppkg.fleet.minion-only" ;; esac
+    export SYSROOT
+else
+    unset SYSROOT
+fi
 mkdir -p "$dist"
 dist=$(cd "$dist" && pwd)
 
@@ -39,22 +62,23 @@ cp -r packaging/debian "$src/debian"
 cd "$src"
 start=$(date +%s)
 # -b: binary packages only; -us -uc: nothing to sign; -J: jobs from the CPU count.
-dpkg-buildpackage -b -us -uc -Jauto >"$work/build.log" 2>&1 || {
+# shellcheck disable=SC2086
+dpkg-buildpackage -b -us -uc -Jauto $cross >"$work/build.log" 2>&1 || {
     tail -40 "$work/build.log" >&2
     echo "build-deb: dpkg-buildpackage failed (log above)" >&2
     exit 1
 }
-rm -f "$dist"/fleet-master_*.deb "$dist"/fleet-minion_*.deb "$dist"/fleet-*-dbgsym_*.deb \
-      "$dist"/fleet_*.changes "$dist"/fleet_*.buildinfo "$dist"/fleet_*.build.log
+rm -f "$dist"/fleet-*_"$arch".deb "$dist"/fleet_*_"$arch".changes \
+      "$dist"/fleet_*_"$arch".buildinfo "$dist"/fleet_*_"$arch".build.log
 cp "$work"/*.deb "$work"/fleet_*.changes "$work"/fleet_*.buildinfo "$dist"/
-cp "$work/build.log" "$dist/fleet_$version.build.log"
-echo "build-deb: built in $(( $(date +%s) - start )) s:"
-(cd "$dist" && du -h ./*.deb)
+cp "$work/build.log" "$dist/fleet_${version}_$arch.build.log"
+echo "build-deb: built for $arch in $(( $(date +%s) - start )) s:"
+(cd "$dist" && du -h ./*_"$arch".deb)
 
 if command -v lintian >/dev/null; then
     # Errors fail the build; warnings are printed.
     lintian --fail-on error \
-        "$dist"/fleet_"$version"_*.changes 2>/dev/null || {
+        "$dist"/fleet_"$version"_"$arch".changes 2>/dev/null || {
         echo "build-deb: lintian found errors" >&2
         exit 1
     }

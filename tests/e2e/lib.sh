@@ -11,6 +11,10 @@ FLEETCTL="$FLEET_BIN/fleetctl"
 FL_SCALE=${FL_SCALE:-1}
 case "$FLEET_BIN" in *asan*) FL_SCALE=4 ;; esac
 
+# The minion command: the native build, or (make check-arm) an ARM build
+# run under qemu-user, e.g. FL_MINION_CMD="qemu-arm-static build-armhf/bin/fleet-minion".
+read -r -a FL_MINION <<<"${FL_MINION_CMD:-$FLEET_BIN/fleet-minion}"
+
 T=""
 PIDS=()
 HUP_PIDS=()   # supervisors that stop their children on SIGHUP (runsvdir)
@@ -125,7 +129,7 @@ fl_connected() {  # fl_connected ID: the master has a live session for ID
 fl_minion() {
     local id=$1
     fl_issue "$@" || return 1
-    fl_start "$id" "$FLEET_BIN/fleet-minion" -c "$T/$id/minion.yaml"
+    fl_start "$id" "${FL_MINION[@]}" -c "$T/$id/minion.yaml"
     fl_wait_for 10 fl_connected "$id" || { cat "$T/$id.log" >&2; return 1; }
 }
 

@@ -56,7 +56,7 @@ state_minion() {  # state_minion ID [--grain K=V ...]
     make_root "$T/root-$id"
     fl_issue "$@"
     printf 'root_dir: %s\n' "$T/root-$id" >>"$T/$id/minion.yaml"
-    fl_start "$id" "$FLEET_BIN/fleet-minion" -c "$T/$id/minion.yaml"
+    fl_start "$id" "${FL_MINION[@]}" -c "$T/$id/minion.yaml"
     fl_wait_for 10 fl_connected "$id"
 }
 
