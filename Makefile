@@ -159,17 +159,20 @@ check: deps
 
 # ARM under emulation: the armhf build of the whole tree runs its unit tests
 # under qemu-user, then an armhf minion enrols with the native master and
-# applies the example tree.  QEMU_LD_PREFIX (inherited by every process the
+# applies the example tree, and the armhf package installs into the armhf
+# root with that root's dpkg.  QEMU_LD_PREFIX (inherited by every process the
 # tests start) points qemu at the armhf Debian root for libraries, so the
 # ARM programs the minion runs (dpkg, sh) are emulated too.
 ARM_ARCH ?= armhf
-ARM_QEMU = qemu-$(shell dpkg-architecture -a$(ARM_ARCH) -qDEB_HOST_GNU_CPU)-static
+ARM_QEMU = qemu-$(shell dpkg-architecture -a$(ARM_ARCH) -qDEB_HOST_GNU_CPU 2>/dev/null)-static
 ARM_ROOT = $(CURDIR)/build-sysroot/$(ARM_ARCH)
 check-arm: all
 	$(MAKE) -j2 ARCH=$(ARM_ARCH) build-$(ARM_ARCH)/check_fleet build-$(ARM_ARCH)/bin/fleet-minion
 	QEMU_LD_PREFIX=$(ARM_ROOT) CK_DEFAULT_TIMEOUT=120 $(ARM_QEMU) build-$(ARM_ARCH)/check_fleet
 	QEMU_LD_PREFIX=$(ARM_ROOT) FLEET_BIN=$(CURDIR)/$(BIN) FL_SCALE=4 \
 	    FL_MINION_CMD="$(ARM_QEMU) $(CURDIR)/build-$(ARM_ARCH)/bin/fleet-minion" tests/e2e/run.sh t_arm_
+	$(MAKE) deb ARCH=$(ARM_ARCH)
+	tests/packaging/test_deb_cross.sh dist $(ARM_ARCH) $(ARM_ROOT)
 
 # Debian packages (debhelper) from a temporary copy of the tree, into dist/;
 # lintian errors fail the build.  ARCH=armhf cross-builds fleet-minion,

@@ -395,6 +395,27 @@ fl_master_send_after_commit(fl_master_t *self, fl_peer_t *peer, const char *type
                                     "body", body));
 }
 
+/*  A message from a minion without a session (after a master restart,
+    every minion's next message): ask it for a hello.  At most once a
+    second per peer, with one log line: while the master works through a
+    reconnect storm, the minions keep sending, and a signed rehello plus a
+    warning for each of those messages only slows it further. */
+static void
+s_ask_hello(fl_master_t *self, fl_peer_t *peer, zframe_t *routing, const char *desc,
+            const char *why)
+{
+    int64_t now = fl_clock_ms();
+    if (peer && peer->rehello_ms && now - peer->rehello_ms < 1000) {
+        self->counters[FL_CNT_NO_SESSION]++;
+        return;
+    }
+    if (peer) {
+        peer->rehello_ms = now;
+    }
+    s_refuse(self, FL_CNT_NO_SESSION, desc, "%s: asked for a hello", why);
+    s_send_to_routing(self, routing, "rehello", NULL);
+}
+
 /*  One message from a minion (see the comment at the top of this file). */
 static void
 s_on_message(fl_master_t *self, zsock_t *sock)
@@ -447,8 +468,7 @@ s_on_message(fl_master_t *self, zsock_t *sock)
     } else if (peer && peer->sid) {
         signer = peer->ed_pk;
     } else {
-        s_refuse(self, FL_CNT_NO_SESSION, desc, "message before hello");
-        s_send_to_routing(self, routing, "rehello", NULL);
+        s_ask_hello(self, peer, routing, desc, "message before hello");
         goto done;
     }
     fl_msg_t *m = NULL;
@@ -484,8 +504,7 @@ s_on_message(fl_master_t *self, zsock_t *sock)
     } else if (strcmp(fl_msg_sid(m), peer->sid) != 0) {
         /* A session we do not know: the minion restarted and its hello was
            lost, or the master restarted.  Ask for a hello. */
-        s_refuse(self, FL_CNT_NO_SESSION, desc, "unknown session %.16s", fl_msg_sid(m));
-        s_send_to_routing(self, routing, "rehello", NULL);
+        s_ask_hello(self, peer, routing, desc, "unknown session");
     } else if (fl_msg_seq(m) <= peer->last_seq) {
         s_refuse(self, FL_CNT_REPLAY, desc, "sequence %llu in session %.16s (expected > %llu)",
                  (unsigned long long) fl_msg_seq(m), fl_msg_sid(m),

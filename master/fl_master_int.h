@@ -70,6 +70,7 @@ typedef struct {
     int presence;           /* fl_presence_t */
     int heartbeat_s;        /* the minion's ping interval, from its hello */
     int64_t uptime_s;       /* the device's uptime at its last ping */
+    int64_t rehello_ms;     /* when it was last asked for a hello */
 } fl_peer_t;
 
 typedef enum { FL_PRESENCE_NEVER = 0, FL_PRESENCE_UP, FL_PRESENCE_LOST } fl_presence_t;

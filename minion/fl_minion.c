@@ -101,7 +101,27 @@ struct fl_minion {
     int hello_timer;
     int exit_code;
     uint64_t refused;
+    unsigned hello_tries;   /* hellos without an answer since the last welcome */
+    int fail_kind;          /* the failure that repeats at each retry, 0: none */
+    unsigned fail_count;    /* how many times in a row */
 };
+
+enum { S_FAIL_REFUSED = 1, S_FAIL_AUTH, S_FAIL_HANDSHAKE };
+
+/*  A failure that repeats at every retry (another master's key in the
+    bundle, a certificate from another fleet) is logged at its 1st, 2nd,
+    4th, 8th... time: the log says at once what is wrong and keeps saying
+    it, without a line per retry on a device that may wait for weeks. */
+static bool
+s_fail_should_log(fl_minion_t *self, int kind)
+{
+    if (self->fail_kind != kind) {
+        self->fail_kind = kind;
+        self->fail_count = 0;
+    }
+    self->fail_count++;
+    return (self->fail_count & (self->fail_count - 1)) == 0;
+}
 
 static void s_seen_compact(fl_minion_t *self);
 
@@ -244,8 +264,13 @@ s_send_hello(fl_minion_t *self)
     if (self->state != S_PENDING) {
         self->state = S_HELLO_SENT;
     }
-    /* No answer (master restarting, message lost): try again. */
-    s_schedule_hello(self, FL_HELLO_TIMEOUT_MS);
+    /* No answer (master restarting, message lost): try again, waiting
+       10, 20, 40, then 80 s, with a quarter of jitter, so that a master
+       still busy with a reconnect storm is not sent the same hellos again. */
+    unsigned shift = self->hello_tries < 3 ? self->hello_tries : 3;
+    self->hello_tries++;
+    int wait = FL_HELLO_TIMEOUT_MS << shift;
+    s_schedule_hello(self, wait + (int) randombytes_uniform((uint32_t) wait / 4));
 }
 
 static int
@@ -684,6 +709,8 @@ s_on_dealer(zloop_t *loop, zsock_t *sock, void *arg)
             fl_log_notice("accepted by the master; ready");
         }
         self->state = S_READY;
+        self->fail_kind = 0;
+        self->hello_tries = 0;
         if (self->hello_timer >= 0) {
             zloop_timer_end(self->loop, self->hello_timer);
             self->hello_timer = -1;
@@ -705,8 +732,11 @@ s_on_dealer(zloop_t *loop, zsock_t *sock, void *arg)
         self->state = S_PENDING;
         s_schedule_hello(self, (int) fl_config_int(self->config, "acceptance_wait") * 1000);
     } else if (strcmp(type, "refused") == 0) {
-        fl_log_error("the master refused this minion: %s",
-                     fl_json_str(body, "reason") ? fl_json_str(body, "reason") : "no reason");
+        if (s_fail_should_log(self, S_FAIL_REFUSED)) {
+            fl_log_error("the master refused this minion: %s (attempt %u; trying again every %d s)",
+                         fl_json_str(body, "reason") ? fl_json_str(body, "reason") : "no reason",
+                         self->fail_count, (int) fl_config_int(self->config, "acceptance_wait"));
+        }
         self->state = S_PENDING;
         s_schedule_hello(self, (int) fl_config_int(self->config, "acceptance_wait") * 1000);
     } else if (strcmp(type, "rehello") == 0) {
@@ -778,12 +808,19 @@ s_on_monitor(zloop_t *loop, zsock_t *sock, void *arg)
             }
             break;
         case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
-            fl_log_error("the master refused our key at the handshake (revoked or rejected?)");
+            if (s_fail_should_log(self, S_FAIL_AUTH)) {
+                fl_log_error("the master refused our key at the handshake (revoked or "
+                             "rejected?) (attempt %u)", self->fail_count);
+            }
             break;
         case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
         case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
-            fl_log_error("handshake with the master failed: is its key the one in "
-                         "master_pub?");
+            if (s_fail_should_log(self, S_FAIL_HANDSHAKE)) {
+                fl_log_error("handshake with the master at %s failed: it does not hold the "
+                             "key in %s (a bundle for another master?) (attempt %u)",
+                             fl_config_str(self->config, "master"),
+                             fl_config_str(self->config, "master_pub"), self->fail_count);
+            }
             break;
         default:
             break;

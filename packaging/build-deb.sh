@@ -23,7 +23,7 @@ cross=""
 if [ "$arch" != "$build_arch" ]; then
     : "${SYSROOT:?build-deb: ARCH=$arch needs SYSROOT, a Debian root of $arch (packaging/sysroot.sh)}"
     [ -f "$SYSROOT/.fleet-sysroot" ] || { echo "build-deb: $SYSROOT is not a root made by packaging/sysroot.sh" >&2; exit 2; }
-    triplet=$(dpkg-architecture -a"$arch" -qDEB_HOST_GNU_TYPE)
+    triplet=$(dpkg-architecture -a"$arch" -qDEB_HOST_GNU_TYPE 2>/dev/null)
     command -v "$triplet-gcc" >/dev/null || {
         echo "build-deb: $triplet-gcc is missing (apt-get install crossbuild-essential-$arch)" >&2; exit 2; }
     # -d: the build dependencies are in the root, not installed here.

@@ -64,3 +64,32 @@ t_bad_or_missing_bundles_are_named_and_retried_without_spinning() {
     chmod 600 "$T/img-pi-2/etc/fleet/bundle/minion.key"
     fl_wait_for 25 fl_connected pi-2
 }
+
+t_bundle_for_another_master_or_fleet_is_named_and_retried_quietly() {
+    fl_master_setup
+    # Another master's key in the bundle: the handshake cannot succeed.
+    printf 'listen: tcp://127.0.0.1:*\ndata_dir: %s\nsocket: %s\n' "$T/other" "$T/other.sock" >"$T/other.yaml"
+    "$FLEET_BIN/fleet-master" -c "$T/other.yaml" --init >/dev/null
+    "$FLEETCTL" pki issue pi-5 --root "$T/pki" --master-pub "$T/other/master.pub" \
+        --master "$ENDPOINT" --image "$T/img-pi-5" >/dev/null
+    printf 'reconnect_min_ms: 100\nreconnect_max_ms: 200\n' >>"$T/img-pi-5/etc/fleet/bundle/minion.yaml"
+    first_boot pi-5
+    # A certificate from another fleet's root: the master refuses it.
+    "$FLEETCTL" pki init "$T/pki-other" >/dev/null
+    "$FLEETCTL" pki issue pi-6 --root "$T/pki-other" --master-pub "$T/master/master.pub" \
+        --master "$ENDPOINT" --image "$T/img-pi-6" >/dev/null
+    printf 'reconnect_min_ms: 100\nreconnect_max_ms: 200\nacceptance_wait: 1\n' >>"$T/img-pi-6/etc/fleet/bundle/minion.yaml"
+    first_boot pi-6
+    fl_wait_for 10 grep -q "does not hold the key in .*master.pub (a bundle for another master?)" "$T/pi-5.log"
+    fl_wait_for 10 grep -q "the master refused this minion: .*certificate" "$T/pi-6.log"
+    # Each keeps trying (some 20 and 5 tries in these 5 s), and the log grows
+    # with the logarithm of the tries, not a line per try.
+    sleep 5
+    for id in pi-5 pi-6; do
+        assert_alive "$id"
+        n=$(grep -c "attempt" "$T/$id.log")
+        [ "$n" -ge 2 ] && [ "$n" -le 7 ] || fl_fail "$id: $n failure lines in the log: $(cat "$T/$id.log")"
+    done
+    assert_not_contains "$(fl_ctl key list)" "pi-6"
+    assert_not_contains "$(fl_ctl key list)" "pi-5"
+}

@@ -93,6 +93,7 @@ typedef struct {
     int64_t next_ping_ms;
     int64_t next_hello_ms;  /* 0: none due */
     int64_t last_hello_ms;
+    unsigned hello_tries;   /* hellos without an answer since the last welcome */
     json_t *outbox;         /* unacknowledged return bodies, oldest first */
     char seen[SW_SEEN_JIDS][32];
     size_t seen_next;
@@ -431,7 +432,11 @@ s_send_hello(s_swarm_t *sw, s_minion_t *m, int64_t now)
         s_set_state(sw, m, S_HELLO_SENT, now);
     }
     m->last_hello_ms = now;
-    m->next_hello_ms = now + SW_HELLO_TIMEOUT_MS;  /* no answer: again */
+    /* No answer: again after 10, 20, 40, then 80 s (+ jitter), as fleet-minion does. */
+    unsigned shift = m->hello_tries < 3 ? m->hello_tries : 3;
+    m->hello_tries++;
+    int64_t wait = (int64_t) SW_HELLO_TIMEOUT_MS << shift;
+    m->next_hello_ms = now + wait + (int64_t) randombytes_uniform((uint32_t) wait / 4);
 }
 
 static void
@@ -623,6 +628,7 @@ s_on_message(s_swarm_t *sw, s_minion_t *m, zmsg_t *msg, int64_t now)
         }
         s_set_state(sw, m, S_READY, now);
         m->next_hello_ms = 0;
+        m->hello_tries = 0;
         s_flush_outbox(sw, m);
     } else if (strcmp(type, "pending") == 0 || strcmp(type, "refused") == 0) {
         if (strcmp(type, "refused") == 0) {
