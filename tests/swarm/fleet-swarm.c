@@ -806,6 +806,10 @@ s_setup(s_swarm_t *sw)
         return -1;
     }
     zsys_set_max_sockets((size_t) sw->count + 64);
+    /* libzmq cancels a timer by walking all timers of its I/O thread, and
+       every ZMTP heartbeat sets and cancels one: with N sockets on one
+       thread that is O(N) per heartbeat.  One thread per 1,000 sockets. */
+    zsys_set_io_threads((size_t) (sw->count / 1000 + 1 < 16 ? sw->count / 1000 + 1 : 16));
     sw->minions = fl_calloc((size_t) sw->count, sizeof *sw->minions);
     sw->marked = fl_calloc((size_t) sw->count, sizeof *sw->marked);
     sw->marked_spare = fl_calloc((size_t) sw->count, sizeof *sw->marked_spare);
