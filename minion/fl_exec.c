@@ -177,6 +177,16 @@ s_worker(const fl_exec_req_t *req, fl_mod_handler_t handler, const json_t *args,
     if (!ctx.jid) {
         ctx.jid = req->jid;
     }
+    /* What the job runs may need to know it runs under fleet: the minion's
+       postinst, upgraded by a job, waits for this worker before it
+       restarts the minion (packaging/debian/fleet-minion.postinst). */
+    char pid_text[24];
+    snprintf(pid_text, sizeof pid_text, "%ld", (long) getpid());
+    if (setenv("FLEET_WORKER_PID", pid_text, 1) != 0
+        || setenv("FLEET_JID", ctx.jid ? ctx.jid : "", 1) != 0) {
+        s_worker_reply(wfd, json_sprintf("job worker: setenv: %s", strerror(errno)),
+                       FL_EXEC_RETCODE_WORKER);
+    }
     json_t *ret = NULL;
     int retcode = handler(&ctx, args, kwargs, &ret);
     s_worker_reply(wfd, ret, retcode);

@@ -114,7 +114,7 @@ if [ -z "$busybox" ] || readelf -lW "$busybox" 2>/dev/null | grep -q INTERP; the
 fi
 cp "$busybox" "$root/bin/busybox"
 ln -s busybox "$root/bin/sh"
-for tool in systemd-sysusers systemd-tmpfiles deb-systemd-helper deb-systemd-invoke systemctl; do
+for tool in systemd-sysusers systemd-tmpfiles deb-systemd-helper deb-systemd-invoke systemctl systemd-run; do
     printf '#!/bin/sh\necho "%s $*" >>/stub.log\nexit 0\n' "$tool" >"$root/usr/bin/$tool"
     chmod 755 "$root/usr/bin/$tool"
 done
@@ -330,6 +330,36 @@ if command -v systemd-analyze >/dev/null; then
         fail "fleet-master exposure at most 2.0 (systemd-analyze security)" "${score:-no score}"
     fi
 fi
+
+# ---- the minion's upgrade: by hand, and by a fleet job --------------------------
+# The postinst as dpkg runs it on a live system (no DPKG_ROOT, systemd up),
+# chrooted in the root with the stubs.
+mkdir -p "$root/run/systemd/system"
+upgrade() {  # upgrade [ENV...]: the minion's postinst for an upgrade from 0.0.9
+    : >"$root/stub.log"
+    chroot "$root" /bin/busybox env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@" \
+        /bin/sh /var/lib/dpkg/info/fleet-minion.postinst configure 0.0.9 >/dev/null 2>&1
+}
+if upgrade && grep -qx "systemctl daemon-reload" "$root/stub.log" \
+    && grep -qx 'deb-systemd-invoke try-restart fleet-minion.service' "$root/stub.log" \
+    && ! grep -q '^systemd-run' "$root/stub.log"; then
+    ok "upgrade by hand: daemon-reload, then the minion restarts at once"
+else
+    fail "upgrade by hand: the minion restarts at once" "$(cat "$root/stub.log")"
+fi
+if upgrade FLEET_WORKER_PID=4242 FLEET_JID=20261125 \
+    && grep -q '^systemd-run --quiet --collect --unit=fleet-minion-restart-4242 /bin/sh -c while kill -0 4242 ' "$root/stub.log" \
+    && ! grep -q '^deb-systemd-invoke' "$root/stub.log"; then
+    ok "upgrade by a fleet job: the restart waits for the job's worker, outside the minion's cgroup"
+else
+    fail "upgrade by a fleet job: the restart waits for the job's worker" "$(cat "$root/stub.log")"
+fi
+if upgrade 'FLEET_WORKER_PID=1; reboot' && grep -qx 'deb-systemd-invoke try-restart fleet-minion.service' "$root/stub.log"; then
+    ok "a FLEET_WORKER_PID that is not a number is not used"
+else
+    fail "a FLEET_WORKER_PID that is not a number is not used" "$(cat "$root/stub.log")"
+fi
+rm -rf "$root/run/systemd"
 
 # ---- purge ------------------------------------------------------------------------
 : >"$root/stub.log"

@@ -234,6 +234,17 @@ START_TEST(test_exec_results)
     job = s_start("grains.get", "[\"id\"]", NULL, 10000);
     ck_assert_str_eq(s_ret_str(s_run_one(job)), "pi-001");
     fl_exec_destroy(&job);
+
+    /* what a job runs knows its job id and its worker (the minion's
+       postinst waits for that worker before restarting the minion) */
+    job = s_start("cmd.run", "[\"sh\", \"-c\", \"echo $FLEET_JID $FLEET_WORKER_PID\"]", NULL,
+                  10000);
+    char *want = fl_sprintf("20240101000000000001 %d", (int) fl_exec_pid(job));
+    result = s_run_one(job);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(result, "ret"), "stdout")),
+                     want);
+    free(want);
+    fl_exec_destroy(&job);
 }
 END_TEST
 
