@@ -88,13 +88,16 @@ TOOLS := $(patsubst tests/e2e/%.c,$(BIN)/%,$(TOOL_SRC)) $(BIN)/fleet-swarm
 all: $(PROGS) $(TOOLS)
 
 # A cross build makes its Debian root first (once; see packaging/sysroot.sh).
+# It is an included makefile so that make restarts once the root exists:
+# the pkg-config flags above are read from the root when the Makefile is.
 ifneq ($(ARCH),)
-SYSROOT_STAMP := $(SYSROOT)/.fleet-sysroot
-$(SYSROOT_STAMP):
+include $(SYSROOT)/.fleet-sysroot.mk
+$(SYSROOT)/.fleet-sysroot.mk: packaging/sysroot.sh
 	packaging/sysroot.sh $(ARCH) $(SYSROOT)
+	@echo '# the root is made: see packaging/sysroot.sh' >$@
 endif
 
-$(BUILD)/%.o: %.c | $(SYSROOT_STAMP)
+$(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
@@ -177,7 +180,7 @@ check-arm: all
 # Debian packages (debhelper) from a temporary copy of the tree, into dist/;
 # lintian errors fail the build.  ARCH=armhf cross-builds fleet-minion,
 # ARCH=arm64 both packages, against packaging/sysroot.sh's Debian root.
-deb: deps | $(SYSROOT_STAMP)
+deb: deps
 	ARCH=$(ARCH) SYSROOT=$(SYSROOT) packaging/build-deb.sh $(CURDIR)/dist
 
 check-deb: deb
@@ -212,6 +215,6 @@ format:
 	clang-format -i common/*.[ch] master/*.[ch] minion/*.[ch] tests/unit/*.[ch] tests/e2e/*.c
 
 clean:
-	rm -rf build build-asan build-fuzz bin dist
+	rm -rf build build-asan build-fuzz build-armhf build-arm64 bin dist   # build-sysroot/ stays: slow to make
 
 -include $(COMMON_OBJ:.o=.d) $(MASTER_OBJ:.o=.d) $(MINION_OBJ:.o=.d) $(CTL_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)
