@@ -19,7 +19,13 @@ struct fl_job {
     zhashx_t *waiting;  /* minion id -> "" until it returns */
     json_t *missing;    /* minion id -> reason, for those never reached */
     int timer_id;
+    zmsg_t *batch;      /* returns for the fleetctl, sent by fl_jobs_flush */
+    size_t batch_bytes;
 };
+
+/*  A burst of returns goes to fleetctl as one message of up to this many
+    bytes, one JSON object per frame, instead of a message per return. */
+#define S_BATCH_BYTES (256 * 1024)
 
 static void
 s_job_destroy(fl_job_t **self_p)
@@ -27,6 +33,7 @@ s_job_destroy(fl_job_t **self_p)
     if (self_p && *self_p) {
         fl_job_t *self = *self_p;
         zframe_destroy(&self->client);
+        zmsg_destroy(&self->batch);
         zhashx_destroy(&self->waiting);
         json_decref(self->missing);
         free(self);
@@ -61,8 +68,18 @@ s_new_jid(fl_master_t *self, char out[32])
 }
 
 static void
+s_batch_send(fl_master_t *self, fl_job_t *job)
+{
+    if (job->batch && zmsg_send(&job->batch, self->control) != 0) {
+        zmsg_destroy(&job->batch);  /* the fleetctl went away */
+    }
+    job->batch_bytes = 0;
+}
+
+static void
 s_job_finish(fl_master_t *self, fl_job_t *job)
 {
+    s_batch_send(self, job);
     for (void *item = zhashx_first(job->waiting); item; item = zhashx_next(job->waiting)) {
         const char *id = zhashx_cursor(job->waiting);
         json_object_set_new(job->missing, id, json_string("no answer"));
@@ -339,10 +356,38 @@ fl_jobs_on_return(fl_master_t *self, fl_peer_t *peer, const json_t *body)
     json_t *out = json_pack("{s:s, s:s, s:s, s:O, s:O, s:O}", "type", "return", "jid", jid,
                             "minion", peer->id, "ret", ret, "retcode", retcode, "success",
                             success);
-    fl_control_reply(self, job->client, out);
-    if (zhashx_size(job->waiting) == 0) {
-        s_job_finish(self, job);
+    char *text = json_dumps(out, JSON_COMPACT);
+    json_decref(out);
+    if (!job->batch) {
+        job->batch = zmsg_new();
+        zmsg_addmem(job->batch, zframe_data(job->client), zframe_size(job->client));
+        zlistx_add_end(self->jobs_batched, job->jid);
     }
+    job->batch_bytes += strlen(text);
+    zmsg_addstr(job->batch, text);
+    free(text);
+    if (job->batch_bytes >= S_BATCH_BYTES) {
+        s_batch_send(self, job);
+    }
+}
+
+/*  After a burst of minion messages (and its commit): the returns it
+    brought go to their fleetctl, and the jobs they completed are done. */
+void
+fl_jobs_flush(fl_master_t *self)
+{
+    for (const char *jid = zlistx_first(self->jobs_batched); jid;
+         jid = zlistx_next(self->jobs_batched)) {
+        fl_job_t *job = zhashx_lookup(self->jobs, jid);
+        if (!job) {
+            continue;
+        }
+        s_batch_send(self, job);
+        if (zhashx_size(job->waiting) == 0) {
+            s_job_finish(self, job);
+        }
+    }
+    zlistx_purge(self->jobs_batched);
 }
 
 zhashx_t *

@@ -60,8 +60,8 @@ const fl_cfg_spec_t fl_master_config_spec[] = {
       "key_file, keepalive, buffer" },
     { "max_minions", FL_CFG_INT, "100000", 1, 10000000, false,
       "connections the master is sized for (socket queue limits)" },
-    { "io_threads", FL_CFG_INT, "4", 1, 64, false,
-      "libzmq I/O threads that carry the minions' connections" },
+    { "io_threads", FL_CFG_INT, "0", 0, 64, false,
+      "libzmq I/O threads that carry the minions' connections (0: one per CPU, at most 8)" },
 };
 const size_t fl_master_config_spec_len = FL_ARRAY_LEN(fl_master_config_spec);
 
@@ -557,6 +557,7 @@ s_on_router(zloop_t *loop, zsock_t *sock, void *arg)
         }
     }
     json_array_clear(self->after_commit);
+    fl_jobs_flush(self);
     return 0;
 }
 
@@ -765,10 +766,14 @@ fl_master_new(fl_config_t **config_p, char **err)
     s_raise_nofile();
     /* Before any socket exists.  libzmq cancels a timer (the handshake's,
        a heartbeat's) by walking every timer of its I/O thread, so with all
-       connections on one thread a reconnect storm costs O(N^2); spread over
-       four threads it cost a third of the time with 8,000 minions
-       (docs/PERFORMANCE.md). */
-    zsys_set_io_threads((size_t) fl_config_int(*config_p, "io_threads"));
+       connections on one thread a reconnect storm costs O(N^2).  More
+       threads than cores only add context switches (docs/PERFORMANCE.md). */
+    int64_t io_threads = fl_config_int(*config_p, "io_threads");
+    if (io_threads == 0) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        io_threads = cpus < 1 ? 1 : cpus > 8 ? 8 : cpus;
+    }
+    zsys_set_io_threads((size_t) io_threads);
     fl_master_t *self = fl_calloc(1, sizeof *self);
     self->config = *config_p;
     *config_p = NULL;
@@ -781,6 +786,9 @@ fl_master_new(fl_config_t **config_p, char **err)
     self->peers_by_id = zhashx_new();
     self->revoked_curve = zhashx_new();
     self->jobs = fl_jobs_table_new();
+    self->jobs_batched = zlistx_new();
+    zlistx_set_duplicator(self->jobs_batched, (zlistx_duplicator_fn *) strdup);
+    zlistx_set_destructor(self->jobs_batched, (zlistx_destructor_fn *) zstr_free);
     self->files = fl_fileserver_new(fl_config_str(self->config, "state_dir"));
     self->after_commit = json_array();
     if (fl_master_init_data(self->config, err) != 0) {
@@ -839,6 +847,7 @@ fl_master_destroy(fl_master_t **self_p)
     }
     fl_master_t *self = *self_p;
     zhashx_destroy(&self->jobs);
+    zlistx_destroy(&self->jobs_batched);
     fl_fileserver_destroy(&self->files);
     json_decref(self->after_commit);
     fl_events_destroy_followers(self);

@@ -96,6 +96,7 @@ struct fl_master {
     zhashx_t *peers_by_id;      /* id -> fl_peer_t (borrowed) */
     zhashx_t *revoked_curve;    /* curve hex -> "" */
     zhashx_t *jobs;             /* jid -> fl_job_t (owner): jobs with a watcher */
+    zlistx_t *jobs_batched;     /* jids (copies) with returns waiting for fl_jobs_flush */
     fl_fileserver_t *files;
     json_t *after_commit;       /* [{curve, type, body}]: sent once the batch is stored */
     zlistx_t *followers;        /* fleetctl clients following events (owner) */
@@ -144,6 +145,7 @@ json_t *fl_peers_resolve(fl_master_t *self, const char *tgt, const char *tgt_typ
 /*  Handles a fleetctl `run`: replies on the control socket to CLIENT. */
 void fl_jobs_run(fl_master_t *self, zframe_t *client, const json_t *req);
 void fl_jobs_on_return(fl_master_t *self, fl_peer_t *peer, const json_t *body);
+void fl_jobs_flush(fl_master_t *self);
 /*  The jid -> job table, owning its jobs. */
 zhashx_t *fl_jobs_table_new(void);
 

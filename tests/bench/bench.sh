@@ -10,7 +10,8 @@
 # Environment: FLEET_BIN (default: bin/ of this tree), BENCH_KEEP=1 keeps
 # the work directory, BENCH_SIZES (default "100 1000 10000"), BENCH_BIG
 # (the swarm of measurements 3 and 4, default 10000), BENCH_IDLE_S (the
-# minion's idle window, default 60).
+# minion's idle window, default 60), BENCH_MASTER_YAML (lines added to the
+# swarm master's master.yaml, e.g. "io_threads: 2", to compare settings).
 #
 # Every process is started here, remembered by PID, and ended by PID
 # (SIGTERM, then SIGKILL after a deadline) on exit.
@@ -60,7 +61,7 @@ b_idle_window_start dev-1 "$IDLE_S"
 # --------------------------------------------------------------------------
 # The swarm master (1-4).
 b_log "swarm master"
-b_master_init swarm "max_minions: 100000"
+b_master_init swarm "max_minions: 100000"$'\n'"${BENCH_MASTER_YAML:-}"
 b_master_start swarm || b_die "the swarm master did not start"
 sleep 1  # let the fresh master settle before its baseline RSS
 RSS_EMPTY_KB=$(b_rss_kb "$(b_pid master-swarm)")

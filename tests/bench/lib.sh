@@ -600,6 +600,7 @@ b_footer() {
     local total
     total=$(b_since "$BENCH_START")
     HEADER+=("master, swarm and minion on the same machine (loopback); medians after one warm-up run; bench took $(b_fmt_ms "$total")")
+    [ -z "${BENCH_MASTER_YAML:-}" ] || HEADER+=("the swarm master's master.yaml adds: ${BENCH_MASTER_YAML//$'\n'/; }")
     [ -n "${CF_VERSION:-}" ] && HEADER+=("cf-agent: $CF_VERSION, private work directory (-w), -K; ${CF_SAME:-}")
 }
 

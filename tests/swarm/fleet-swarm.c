@@ -28,7 +28,7 @@
                        [--root DIR] [--keys DIR] [--prefix swarm-]
                        [--grain KEY=VAL[:WEIGHT],VAL[:WEIGHT]...]...
                        [--heartbeat S] [--ready-file F] [--grains-out F]
-                       [--reconnect-ms MS] [--verbose]
+                       [--reconnect-ms MS] [--io-threads N] [--verbose]
 
     SIGTERM or SIGINT prints a summary line and exits 0. */
 #include "fl_cert.h"
@@ -105,6 +105,7 @@ typedef struct {
     long count;
     int heartbeat_s;
     int reconnect_ms;
+    int io_threads;
     s_grain_t grains[SW_GRAINS_MAX];
     size_t ngrains;
     /* state */
@@ -146,7 +147,8 @@ s_usage(void)
             "usage: fleet-swarm --master tcp://HOST:PORT --master-pub FILE --count N\n"
             "                   [--root DIR] [--keys DIR] [--prefix swarm-]\n"
             "                   [--grain KEY=VAL[:WEIGHT],VAL[:WEIGHT]...]...\n"
-            "                   [--heartbeat S] [--reconnect-ms MS] [--ready-file F]\n"
+            "                   [--heartbeat S] [--reconnect-ms MS] [--io-threads N (2)]\n"
+            "                   [--ready-file F]\n"
             "                   [--grains-out F] [--verbose]\n");
     exit(2);
 }
@@ -837,8 +839,9 @@ s_setup(s_swarm_t *sw)
     zsys_set_max_sockets((size_t) sw->count + 64);
     /* libzmq cancels a timer by walking all timers of its I/O thread, and
        every ZMTP heartbeat sets and cancels one: with N sockets on one
-       thread that is O(N) per heartbeat.  One thread per 1,000 sockets. */
-    zsys_set_io_threads((size_t) (sw->count / 1000 + 1 < 16 ? sw->count / 1000 + 1 : 16));
+       thread that is O(N) per heartbeat.  More threads divide that, but on
+       a 2-core machine shared with the master they cost context switches. */
+    zsys_set_io_threads((size_t) sw->io_threads);
     sw->minions = fl_calloc((size_t) sw->count, sizeof *sw->minions);
     sw->marked = fl_calloc((size_t) sw->count, sizeof *sw->marked);
     sw->marked_spare = fl_calloc((size_t) sw->count, sizeof *sw->marked_spare);
@@ -924,6 +927,7 @@ s_parse_args(s_swarm_t *sw, int argc, char **argv)
         { "grain", required_argument, NULL, 'g' },
         { "heartbeat", required_argument, NULL, 'h' },
         { "reconnect-ms", required_argument, NULL, 'R' },
+        { "io-threads", required_argument, NULL, 'i' },
         { "ready-file", required_argument, NULL, 'f' },
         { "grains-out", required_argument, NULL, 'o' },
         { "verbose", no_argument, NULL, 'v' },
@@ -932,6 +936,7 @@ s_parse_args(s_swarm_t *sw, int argc, char **argv)
     sw->prefix = "swarm-";
     sw->heartbeat_s = 30;
     sw->reconnect_ms = 1000;
+    sw->io_threads = 2;
     sw->count = -1;
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -944,6 +949,7 @@ s_parse_args(s_swarm_t *sw, int argc, char **argv)
         case 'x': sw->prefix = optarg; break;
         case 'h': sw->heartbeat_s = (int) s_int_arg("--heartbeat", optarg, 1, 86400); break;
         case 'R': sw->reconnect_ms = (int) s_int_arg("--reconnect-ms", optarg, 10, 600000); break;
+        case 'i': sw->io_threads = (int) s_int_arg("--io-threads", optarg, 1, 64); break;
         case 'f': sw->ready_file = optarg; break;
         case 'o': sw->grains_out = optarg; break;
         case 'v': fl_log_set_level(FL_LOG_DEBUG); break;
