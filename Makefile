@@ -105,7 +105,11 @@ $(LIBFLEET): $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
 
-$(BIN)/fleet-master: $(BUILD)/master/main.o $(MASTER_OBJ) $(LIBFLEET)
+# fl_secmem.o is linked by name: nothing in fleet calls it, libzmq does
+# (it stands in for libsodium's sodium_malloc/sodium_free; see the file).
+SECMEM_OBJ := $(BUILD)/common/fl_secmem.o
+
+$(BIN)/fleet-master: $(BUILD)/master/main.o $(MASTER_OBJ) $(SECMEM_OBJ) $(LIBFLEET)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -117,7 +121,7 @@ $(BIN)/fleet-minion: $(BUILD)/minion/main.o $(MINION_OBJ) $(LIBFLEET)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BIN)/fleet-swarm: $(BUILD)/tests/swarm/fleet-swarm.o $(LIBFLEET)
+$(BIN)/fleet-swarm: $(BUILD)/tests/swarm/fleet-swarm.o $(SECMEM_OBJ) $(LIBFLEET)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -135,7 +139,7 @@ $(BUILD)/tests/unit/suites.h: $(UNIT_SRC)
 $(BUILD)/tests/unit/check_main.o: $(BUILD)/tests/unit/suites.h
 $(BUILD)/tests/unit/%.o: CFLAGS += $(CHECK_CFLAGS) -I$(BUILD)/tests/unit -Itests/unit
 
-$(BUILD)/check_fleet: $(UNIT_OBJ) $(MASTER_OBJ) $(MINION_OBJ) $(LIBFLEET)
+$(BUILD)/check_fleet: $(UNIT_OBJ) $(MASTER_OBJ) $(MINION_OBJ) $(SECMEM_OBJ) $(LIBFLEET)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
 
 deps:

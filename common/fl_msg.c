@@ -74,6 +74,16 @@ fl_msg_open(zframe_t *env, zframe_t *sig, const uint8_t signer_pk[FL_KEY_BYTES],
     if (!fl_key_verify_raw(signer_pk, zframe_data(env), zframe_size(env), zframe_data(sig))) {
         return FL_MSG_E_SIG;
     }
+    return fl_msg_parse_verified(env, out);
+}
+
+fl_msg_err_t
+fl_msg_parse_verified(zframe_t *env, fl_msg_t **out)
+{
+    *out = NULL;
+    if (zframe_size(env) > FL_MSG_MAX_BYTES) {
+        return FL_MSG_E_SIZE;
+    }
     json_error_t jerr;
     json_t *root = json_loadb((const char *) zframe_data(env), zframe_size(env),
                               JSON_REJECT_DUPLICATES, &jerr);

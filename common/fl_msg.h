@@ -48,6 +48,10 @@ fl_msg_err_t fl_msg_split(zmsg_t *msg, zframe_t **env, zframe_t **sig, zframe_t 
     caller on FL_MSG_OK. */
 fl_msg_err_t fl_msg_open(zframe_t *env, zframe_t *sig, const uint8_t signer_pk[FL_KEY_BYTES],
                          fl_msg_t **out);
+/*  The parse half of fl_msg_open, for a caller that has verified the
+    signature over ENV itself (the master verifies a burst on several
+    threads: master/fl_verify.h).  Never on bytes that were not verified. */
+fl_msg_err_t fl_msg_parse_verified(zframe_t *env, fl_msg_t **out);
 void fl_msg_destroy(fl_msg_t **self_p);
 
 const char *fl_msg_type(const fl_msg_t *self);

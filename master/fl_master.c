@@ -62,6 +62,9 @@ const fl_cfg_spec_t fl_master_config_spec[] = {
       "connections the master is sized for (socket queue limits)" },
     { "io_threads", FL_CFG_INT, "0", 0, 64, false,
       "libzmq I/O threads that carry the minions' connections (0: one per CPU, at most 8)" },
+    { "verify_threads", FL_CFG_INT, "-1", -1, 64, false,
+      "threads besides the loop that verify the signatures of a burst of minion messages "
+      "(-1: one per CPU but one, at most 7; 0: the loop alone)" },
 };
 const size_t fl_master_config_spec_len = FL_ARRAY_LEN(fl_master_config_spec);
 
@@ -420,12 +423,8 @@ s_ask_hello(fl_master_t *self, fl_peer_t *peer, zframe_t *routing, const char *d
 
 /*  One message from a minion (see the comment at the top of this file). */
 static void
-s_on_message(fl_master_t *self, zsock_t *sock)
+s_on_message(fl_master_t *self, zmsg_t *msg, const fl_verify_task_t *pre)
 {
-    zmsg_t *msg = zmsg_recv(sock);
-    if (!msg) {
-        return;
-    }
     self->counters[FL_CNT_MSG_IN]++;
     zframe_t *routing = zmsg_pop(msg);
     zframe_t *first = zmsg_first(msg);
@@ -474,7 +473,11 @@ s_on_message(fl_master_t *self, zsock_t *sock)
         goto done;
     }
     fl_msg_t *m = NULL;
-    err = fl_msg_open(env, sig, signer, &m);
+    if (pre->wanted && memcmp(pre->pk, signer, FL_KEY_BYTES) == 0) {
+        err = pre->ok ? fl_msg_parse_verified(env, &m) : FL_MSG_E_SIG;
+    } else {
+        err = fl_msg_open(env, sig, signer, &m);
+    }
     if (err != FL_MSG_OK) {
         static const fl_counter_t map[FL_MSG_E__COUNT] = {
             [FL_MSG_E_FRAMES] = FL_CNT_BAD_FRAMES, [FL_MSG_E_SIZE] = FL_CNT_OVERSIZED,
@@ -529,6 +532,81 @@ done:
     zmsg_destroy(&msg);
 }
 
+/*  Sends what the batch stored.  Each distinct (type, body) is signed once
+    and goes to every peer it is for: the acks of one job's returns are the
+    same {jid, refused} for every minion, and ten thousand ed25519
+    signatures per job (and as many verifications on the devices) bought
+    nothing.  The groups go out in the order of their sequence numbers, so
+    a minion with acks in two groups sees its master's sequence grow. */
+static void
+s_send_after_commit(fl_master_t *self)
+{
+    json_t *groups = json_object();     /* "type\nbody" -> [curve...] */
+    json_t *order = json_array();       /* [[key, type, body]...], first seen first */
+    size_t i;
+    json_t *send;
+    json_array_foreach(self->after_commit, i, send) {
+        const char *type = fl_json_str(send, "type");
+        json_t *body = json_object_get(send, "body");
+        char *text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+        char *key = fl_sprintf("%s\n%s", type, text ? text : "");
+        json_t *peers = json_object_get(groups, key);
+        if (!peers) {
+            peers = json_array();
+            json_object_set_new(groups, key, peers);
+            json_array_append_new(order, json_pack("[s, s, O]", key, type, body));
+        }
+        json_array_append(peers, json_object_get(send, "curve"));
+        free(key);
+        free(text);
+    }
+    json_t *group;
+    json_array_foreach(order, i, group) {
+        zmsg_t *encoded = fl_master_encode(self, json_string_value(json_array_get(group, 1)),
+                                           json_array_get(group, 2));
+        json_t *peers = json_object_get(groups, json_string_value(json_array_get(group, 0)));
+        size_t j;
+        json_t *curve;
+        json_array_foreach(peers, j, curve) {
+            fl_peer_t *peer = fl_peers_by_curve(self, json_string_value(curve));
+            if (peer) {
+                fl_master_send_encoded(self, peer, encoded);
+            }
+        }
+        zmsg_destroy(&encoded);
+    }
+    json_decref(order);
+    json_decref(groups);
+    json_array_clear(self->after_commit);
+}
+
+/*  What s_on_message will verify MSG with, when that is known before it
+    runs: a message of a peer in session, with no key frame.  Anything else
+    (hello, strangers, malformed frames) is verified, or refused, there. */
+static void
+s_verify_prepare(fl_master_t *self, zmsg_t *msg, fl_verify_task_t *task)
+{
+    task->wanted = false;
+    task->ok = false;
+    zframe_t *routing = zmsg_first(msg);
+    zframe_t *env = routing ? zmsg_next(msg) : NULL;
+    zframe_t *sig = env ? zmsg_next(msg) : NULL;
+    if (!sig || zmsg_size(msg) != 3 || zframe_size(sig) != crypto_sign_BYTES
+        || zframe_size(env) > FL_MSG_MAX_BYTES) {
+        return;
+    }
+    const char *curve_hex = zframe_meta(env, "User-Id");
+    fl_peer_t *peer = curve_hex ? fl_peers_by_curve(self, curve_hex) : NULL;
+    if (!peer || !peer->sid || peer->state == FL_KEY_REVOKED) {
+        return;
+    }
+    memcpy(task->pk, peer->ed_pk, FL_KEY_BYTES);
+    task->data = zframe_data(env);
+    task->len = zframe_size(env);
+    task->sig = zframe_data(sig);
+    task->wanted = true;
+}
+
 /*  Messages come in bursts (ten thousand returns of one job): each wake-up
     takes up to 256 of them inside one store transaction, so a burst costs
     one fsync instead of two per return, and the acknowledgements go out
@@ -538,25 +616,26 @@ s_on_router(zloop_t *loop, zsock_t *sock, void *arg)
 {
     FL_UNUSED(loop);
     fl_master_t *self = arg;
-    bool batch = fl_store_begin(self->store) == 0;
+    zmsg_t *msgs[FL_MASTER_BURST];
+    fl_verify_task_t *tasks = self->verify_tasks;
     int n = 0;
     do {
-        s_on_message(self, sock);
-    } while (++n < 256 && (zsock_events(sock) & ZMQ_POLLIN));
+        msgs[n] = zmsg_recv(sock);
+    } while (msgs[n] && ++n < FL_MASTER_BURST && (zsock_events(sock) & ZMQ_POLLIN));
+    for (int i = 0; i < n; i++) {
+        s_verify_prepare(self, msgs[i], &tasks[i]);
+    }
+    fl_verifier_run(self->verifier, tasks, (size_t) n);
+    bool batch = fl_store_begin(self->store) == 0;
+    for (int i = 0; i < n; i++) {
+        s_on_message(self, msgs[i], &tasks[i]);
+    }
     if (batch && fl_store_commit(self->store) != 0) {
         /* Nothing of the batch is stored: no acks, the minions send again. */
         fl_log_error("store: a batch of %d messages was not committed", n);
         json_array_clear(self->after_commit);
     }
-    size_t i;
-    json_t *send;
-    json_array_foreach(self->after_commit, i, send) {
-        fl_peer_t *peer = fl_peers_by_curve(self, fl_json_str(send, "curve"));
-        if (peer) {
-            fl_master_send(self, peer, fl_json_str(send, "type"), json_object_get(send, "body"));
-        }
-    }
-    json_array_clear(self->after_commit);
+    s_send_after_commit(self);
     fl_jobs_flush(self);
     return 0;
 }
@@ -791,6 +870,16 @@ fl_master_new(fl_config_t **config_p, char **err)
     zlistx_set_destructor(self->jobs_batched, (zlistx_destructor_fn *) zstr_free);
     self->files = fl_fileserver_new(fl_config_str(self->config, "state_dir"));
     self->after_commit = json_array();
+    int64_t helpers = fl_config_int(self->config, "verify_threads");
+    if (helpers < 0) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        helpers = cpus <= 1 ? 0 : cpus > 8 ? 7 : cpus - 1;
+    }
+    self->verifier = fl_verifier_new((size_t) helpers);
+    if (!self->verifier) {
+        *err = fl_sprintf("cannot start %lld verify threads", (long long) helpers);
+        goto fail;
+    }
     if (fl_master_init_data(self->config, err) != 0) {
         goto fail;
     }
@@ -854,6 +943,7 @@ fl_master_destroy(fl_master_t **self_p)
     fl_presence_fini(self);
     fl_health_fini(self);
     fl_mqtt_destroy(&self->mqtt);
+    fl_verifier_destroy(&self->verifier);
     zloop_destroy(&self->loop);
     zsock_destroy(&self->router);
     zsock_destroy(&self->control);

@@ -11,6 +11,7 @@
 #include "fl_log.h"
 #include "fl_master.h"
 #include "fl_store.h"
+#include "fl_verify.h"
 
 #include <czmq.h>
 #include <jansson.h>
@@ -75,6 +76,10 @@ typedef struct {
 
 typedef enum { FL_PRESENCE_NEVER = 0, FL_PRESENCE_UP, FL_PRESENCE_LOST } fl_presence_t;
 
+/*  Minion messages taken per wake-up of the loop: verified together, then
+    handled in one store transaction. */
+#define FL_MASTER_BURST 256
+
 typedef struct fl_job fl_job_t;
 typedef struct fl_watermark fl_watermark_t;
 
@@ -99,6 +104,8 @@ struct fl_master {
     zlistx_t *jobs_batched;     /* jids (copies) with returns waiting for fl_jobs_flush */
     fl_fileserver_t *files;
     json_t *after_commit;       /* [{curve, type, body}]: sent once the batch is stored */
+    fl_verifier_t *verifier;    /* a burst's signatures, on several threads */
+    fl_verify_task_t verify_tasks[FL_MASTER_BURST];  /* one per message of a burst */
     zlistx_t *followers;        /* fleetctl clients following events (owner) */
     struct fl_target **presence_targets;  /* `presence:` rules, compiled */
     int64_t *presence_lost_after;
@@ -123,7 +130,8 @@ int fl_master_send(fl_master_t *self, fl_peer_t *peer, const char *type, const j
 zmsg_t *fl_master_encode(fl_master_t *self, const char *type, const json_t *body);
 int fl_master_send_encoded(fl_master_t *self, fl_peer_t *peer, const zmsg_t *encoded);
 /*  Sends it once what the current batch of messages wrote is committed:
-    an acknowledgement must never run ahead of the store. */
+    an acknowledgement must never run ahead of the store.  Messages of the
+    batch with the same type and body are signed once for all their peers. */
 void fl_master_send_after_commit(fl_master_t *self, fl_peer_t *peer, const char *type,
                                  const json_t *body);
 

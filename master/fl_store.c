@@ -5,9 +5,19 @@
 
 #include <sqlite3.h>
 
+/*  Statements stay prepared: on the path of a return (an UPDATE, an event
+    INSERT) SQLite spent more time parsing the SQL than running it. */
+#define S_STMTS 48
+
 struct fl_store {
     sqlite3 *db;
     int64_t beacon_bytes;   /* sum of beacons.bytes; -1 until first counted */
+    struct {
+        char *sql;
+        sqlite3_stmt *st;
+        bool busy;          /* handed out and not yet given back */
+    } stmts[S_STMTS];
+    size_t nstmts;
 };
 
 static const char *s_state_names[] = { "pending", "accepted", "rejected", "revoked" };
@@ -181,6 +191,11 @@ void
 fl_store_destroy(fl_store_t **self_p)
 {
     if (self_p && *self_p) {
+        fl_store_t *self = *self_p;
+        for (size_t i = 0; i < self->nstmts; i++) {
+            sqlite3_finalize(self->stmts[i].st);
+            free(self->stmts[i].sql);
+        }
         sqlite3_close((*self_p)->db);
         free(*self_p);
         *self_p = NULL;
@@ -222,16 +237,53 @@ fl_store_errmsg(const fl_store_t *self)
     return sqlite3_errmsg(self->db);
 }
 
-/*  Prepares SQL and binds text arguments given as a NULL-terminated list. */
-static sqlite3_stmt *
-s_prepare(fl_store_t *self, const char *sql)
+sqlite3_stmt *
+fl_store_stmt(fl_store_t *self, const char *sql)
 {
+    for (size_t i = 0; i < self->nstmts; i++) {
+        if (!self->stmts[i].busy && strcmp(self->stmts[i].sql, sql) == 0) {
+            self->stmts[i].busy = true;
+            return self->stmts[i].st;
+        }
+    }
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(self->db, sql, -1, &st, NULL) != SQLITE_OK) {
         fl_log_error("store: %s: %s", sqlite3_errmsg(self->db), sql);
+        sqlite3_finalize(st);
         return NULL;
     }
+    if (self->nstmts < S_STMTS) {
+        self->stmts[self->nstmts].sql = fl_strdup(sql);
+        self->stmts[self->nstmts].st = st;
+        self->stmts[self->nstmts].busy = true;
+        self->nstmts++;
+    }
     return st;
+}
+
+void
+fl_store_stmt_done(fl_store_t *self, sqlite3_stmt *st)
+{
+    if (!st) {
+        return;
+    }
+    for (size_t i = 0; i < self->nstmts; i++) {
+        if (self->stmts[i].st == st) {
+            /* A reset ends the statement's read transaction: a SELECT left
+               half-stepped would hold back every WAL checkpoint. */
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+            self->stmts[i].busy = false;
+            return;
+        }
+    }
+    sqlite3_finalize(st);
+}
+
+static sqlite3_stmt *
+s_prepare(fl_store_t *self, const char *sql)
+{
+    return fl_store_stmt(self, sql);
 }
 
 static void
@@ -296,7 +348,7 @@ s_minion_get(fl_store_t *self, const char *sql, const char *arg, fl_minion_rec_t
         fl_log_error("store: %s", sqlite3_errmsg(self->db));
         found = -1;
     }
-    sqlite3_finalize(st);
+    fl_store_stmt_done(self, st);
     return found;
 }
 
@@ -320,7 +372,7 @@ s_step_done(fl_store_t *self, sqlite3_stmt *st)
     if (rc != SQLITE_DONE) {
         fl_log_error("store: %s", sqlite3_errmsg(self->db));
     }
-    sqlite3_finalize(st);
+    fl_store_stmt_done(self, st);
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -409,7 +461,7 @@ fl_store_minion_foreach(fl_store_t *self, int (*fn)(const fl_minion_rec_t *rec, 
     if (rc != SQLITE_DONE) {
         fl_log_error("store: %s", sqlite3_errmsg(self->db));
     }
-    sqlite3_finalize(st);
+    fl_store_stmt_done(self, st);
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -446,7 +498,7 @@ fl_store_key_is_revoked(fl_store_t *self, const char *key_hex)
     }
     s_bind_text(st, 1, key_hex);
     int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    fl_store_stmt_done(self, st);
     return rc != SQLITE_DONE;
 }
 
@@ -459,7 +511,7 @@ fl_store_revoked_list(fl_store_t *self)
         while (sqlite3_step(st) == SQLITE_ROW) {
             json_array_append_new(list, json_string((const char *) sqlite3_column_text(st, 0)));
         }
-        sqlite3_finalize(st);
+        fl_store_stmt_done(self, st);
     }
     return list;
 }
@@ -506,7 +558,7 @@ fl_store_job_insert(fl_store_t *self, const json_t *job, const json_t *expected)
                 break;
             }
         }
-        sqlite3_finalize(st);
+        fl_store_stmt_done(self, st);
     } else {
         rc = -1;
     }
@@ -547,7 +599,7 @@ fl_store_return_insert(fl_store_t *self, const char *jid, const char *minion, in
     s_bind_text(st, 1, jid);
     s_bind_text(st, 2, minion);
     int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    fl_store_stmt_done(self, st);
     return rc == SQLITE_ROW ? 2 : rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -587,7 +639,7 @@ fl_store_job_get(fl_store_t *self, const char *jid)
     if (sqlite3_step(st) == SQLITE_ROW) {
         job = s_job_row(st);
     }
-    sqlite3_finalize(st);
+    fl_store_stmt_done(self, st);
     if (!job) {
         return NULL;
     }
@@ -611,7 +663,7 @@ fl_store_job_get(fl_store_t *self, const char *jid)
                                           sqlite3_column_int(st, 3), "received",
                                           (json_int_t) sqlite3_column_int64(st, 1)));
         }
-        sqlite3_finalize(st);
+        fl_store_stmt_done(self, st);
     }
     json_object_set_new(job, "returns", returns);
     json_object_set_new(job, "missing", missing);
@@ -634,7 +686,7 @@ fl_store_job_commit_for(fl_store_t *self, const char *jid, const char *minion,
     if (rc == SQLITE_ROW && sqlite3_column_text(st, 0)) {
         snprintf(commit_out, 41, "%s", (const char *) sqlite3_column_text(st, 0));
     }
-    sqlite3_finalize(st);
+    fl_store_stmt_done(self, st);
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -646,7 +698,7 @@ fl_store_last_jid(fl_store_t *self, char out[32])
     if (st && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
         snprintf(out, 32, "%s", (const char *) sqlite3_column_text(st, 0));
     }
-    sqlite3_finalize(st);
+    fl_store_stmt_done(self, st);
 }
 
 json_t *
@@ -669,6 +721,6 @@ fl_store_jobs_list(fl_store_t *self, int limit)
         json_object_set_new(job, "failed", json_integer(sqlite3_column_int64(st, 12)));
         json_array_append_new(list, job);
     }
-    sqlite3_finalize(st);
+    fl_store_stmt_done(self, st);
     return list;
 }

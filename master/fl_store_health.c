@@ -11,12 +11,7 @@
 static sqlite3_stmt *
 s_prepare(fl_store_t *self, const char *sql)
 {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(fl_store_db(self), sql, -1, &st, NULL) != SQLITE_OK) {
-        fl_log_error("store: %s: %s", sqlite3_errmsg(fl_store_db(self)), sql);
-        return NULL;
-    }
-    return st;
+    return fl_store_stmt(self, sql);
 }
 
 static int
@@ -26,7 +21,7 @@ s_done(fl_store_t *self, sqlite3_stmt *st)
     if (rc != SQLITE_DONE) {
         fl_log_error("store: %s", sqlite3_errmsg(fl_store_db(self)));
     }
-    sqlite3_finalize(st);
+    fl_store_stmt_done(self, st);
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -86,7 +81,7 @@ fl_store_events_recent(fl_store_t *self, const char *glob, int limit)
                                         (json_int_t) sqlite3_column_int64(st, 1), "tag", tag,
                                         "data", s_json_column(st, 3)));
     }
-    sqlite3_finalize(st);
+    fl_store_stmt_done(self, st);
     return list;
 }
 
@@ -118,7 +113,7 @@ fl_store_presence_last(fl_store_t *self, const char *minion, char out[16], int64
         snprintf(out, 16, "%s", (const char *) sqlite3_column_text(st, 0));
         *ts = sqlite3_column_int64(st, 1);
     }
-    sqlite3_finalize(st);
+    fl_store_stmt_done(self, st);
 }
 
 int64_t
@@ -158,7 +153,7 @@ fl_store_presence_up_seconds(fl_store_t *self, const char *minion, int64_t since
         start = ts;
         is_up = strcmp(state, "up") == 0;
     }
-    sqlite3_finalize(st);
+    fl_store_stmt_done(self, st);
     if (start >= 0 && is_up) {
         up += now - start;
     }
@@ -178,7 +173,7 @@ fl_store_beacon_bytes(fl_store_t *self)
         bytes = sqlite3_column_int64(st, 0);
         *cache = bytes;
     }
-    sqlite3_finalize(st);
+    fl_store_stmt_done(self, st);
     return bytes;
 }
 
@@ -222,7 +217,7 @@ fl_store_beacon_insert(fl_store_t *self, const char *minion, int64_t ts, const c
         total -= sqlite3_column_int64(st, 1);
         removed++;
     }
-    sqlite3_finalize(st);
+    fl_store_stmt_done(self, st);
     if (cut < 0) {
         return 0;
     }
@@ -266,7 +261,7 @@ fl_store_beacons_get(fl_store_t *self, const char *minion, const char *name, int
                                               (const char *) sqlite3_column_text(st, 1), "data",
                                               s_json_column(st, 2)));
     }
-    sqlite3_finalize(st);
+    fl_store_stmt_done(self, st);
     return list;
 }
 
@@ -318,6 +313,6 @@ fl_store_alarms(fl_store_t *self)
                                       (json_int_t) sqlite3_column_int64(st, 2), "value",
                                       sqlite3_column_double(st, 3)));
     }
-    sqlite3_finalize(st);
+    fl_store_stmt_done(self, st);
     return all;
 }

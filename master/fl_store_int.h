@@ -8,6 +8,11 @@
 #include <sqlite3.h>
 
 sqlite3 *fl_store_db(fl_store_t *self);
+/*  A prepared statement for SQL, kept prepared for the next caller once it
+    is given back with fl_store_stmt_done (reset, bindings cleared).  NULL
+    (logged) when SQL does not prepare. */
+sqlite3_stmt *fl_store_stmt(fl_store_t *self, const char *sql);
+void fl_store_stmt_done(fl_store_t *self, sqlite3_stmt *st);
 /*  The running total of beacon bytes (-1 until counted), so that storing a
     sample does not sum the whole table each time. */
 int64_t *fl_store_beacon_bytes_cache(fl_store_t *self);

@@ -11,7 +11,8 @@
 # the work directory, BENCH_SIZES (default "100 1000 10000"), BENCH_BIG
 # (the swarm of measurements 3 and 4, default 10000), BENCH_IDLE_S (the
 # minion's idle window, default 60), BENCH_MASTER_YAML (lines added to the
-# swarm master's master.yaml, e.g. "io_threads: 2", to compare settings).
+# swarm master's master.yaml, e.g. "io_threads: 2", to compare settings),
+# BENCH_SWARM_ARGS (options added to every fleet-swarm, e.g. "--io-threads 1").
 #
 # Every process is started here, remembered by PID, and ended by PID
 # (SIGTERM, then SIGKILL after a deadline) on exit.

@@ -183,7 +183,7 @@ b_swarm_start() {
         b_start "swarm-$k" "$FLEET_BIN/fleet-swarm" --master "$(b_endpoint swarm)" \
             --master-pub "$B/m-swarm/data/master.pub" --root "$B/pki" --keys "$B/swarm-keys" \
             --count "$count" --prefix "$prefix" --grain channel=a:10,b:90 --heartbeat "$hb" \
-            --ready-file "$B/swarm-$k.ready" --grains-out "$B/swarm-$k.grains"
+            --ready-file "$B/swarm-$k.ready" --grains-out "$B/swarm-$k.grains" ${BENCH_SWARM_ARGS:-}
     done
     if ! b_wait $(( 60 + n / 25 )) b_swarm_all_ready; then
         echo "bench: swarm of $n: only $(b_swarm_ready_sum) welcomed" >&2

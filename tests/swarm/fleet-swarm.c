@@ -99,6 +99,15 @@ typedef struct {
     size_t seen_next;
 } s_minion_t;
 
+/*  A signed message the master sends to many minions alike, verified. */
+typedef struct {
+    zframe_t *env;
+    uint8_t sig[64];
+    fl_msg_t *msg;
+} s_shared_t;
+
+#define SW_SHARED 8
+
 typedef struct {
     /* options */
     const char *master, *master_pub, *root_dir, *keys_dir, *prefix, *ready_file, *grains_out;
@@ -122,14 +131,15 @@ typedef struct {
     int64_t all_welcomed_ms;    /* when all were welcomed the first time */
     size_t ready;               /* minions in S_READY */
     size_t last_ready;
-    /* The last signed job, verified once for the whole swarm.  The master
-       signs a job once for all its minions, so every simulated minion gets
-       the same bytes; a real device verifies them once on its own CPU.
-       Verifying them N times here would only measure this machine's share
-       of N devices, taken from the master being measured. */
-    zframe_t *job_env;
-    uint8_t job_sig[64];
-    fl_msg_t *job_msg;
+    /* The last signed jobs and acks, each verified once for the whole
+       swarm.  The master signs a job once for all its minions, and the
+       acks of one burst of returns once for all of them, so every
+       simulated minion gets the same bytes; a real device verifies them
+       once on its own CPU.  Verifying them N times here would only measure
+       this machine's share of N devices, taken from the master being
+       measured. */
+    s_shared_t shared[SW_SHARED];
+    size_t shared_next;         /* the slot the next one replaces */
     /* the last job target, compiled once for the whole swarm */
     char *tgt_expr;
     fl_tgt_type_t tgt_type;
@@ -591,6 +601,41 @@ s_on_ack(s_minion_t *m, const json_t *body)
     }
 }
 
+/*  The verified message with exactly these bytes, or NULL. */
+static fl_msg_t *
+s_shared_find(s_swarm_t *sw, zframe_t *env, zframe_t *sig)
+{
+    if (zframe_size(sig) != 64) {
+        return NULL;
+    }
+    for (size_t i = 0; i < SW_SHARED; i++) {
+        s_shared_t *c = &sw->shared[i];
+        if (c->msg && memcmp(zframe_data(sig), c->sig, 64) == 0 && zframe_eq(env, c->env)) {
+            return c->msg;
+        }
+    }
+    return NULL;
+}
+
+/*  Keeps IN (verified) when it is of a type the master signs once for
+    many minions; true when the cache now owns it. */
+static bool
+s_shared_keep(s_swarm_t *sw, zframe_t *env, zframe_t *sig, fl_msg_t *in)
+{
+    const char *type = fl_msg_type(in);
+    if ((strcmp(type, "job") != 0 && strcmp(type, "ack") != 0) || zframe_size(sig) != 64) {
+        return false;
+    }
+    s_shared_t *c = &sw->shared[sw->shared_next];
+    sw->shared_next = (sw->shared_next + 1) % SW_SHARED;
+    fl_msg_destroy(&c->msg);
+    zframe_destroy(&c->env);
+    c->msg = in;
+    c->env = zframe_dup(env);
+    memcpy(c->sig, zframe_data(sig), 64);
+    return true;
+}
+
 /*  One message from the master to M: verified with the master's key, then
     session and sequence, as fleet-minion checks them. */
 static void
@@ -598,25 +643,18 @@ s_on_message(s_swarm_t *sw, s_minion_t *m, zmsg_t *msg, int64_t now)
 {
     zframe_t *env, *sig, *pk;
     fl_msg_t *in = NULL;
-    bool cached = false;    /* IN is sw->job_msg: not destroyed here */
+    bool cached = false;    /* IN is in sw->shared: not destroyed here */
     fl_msg_err_t err = fl_msg_split(msg, &env, &sig, &pk);
     if (err == FL_MSG_OK && pk) {
         err = FL_MSG_E_FRAMES;
-    } else if (err == FL_MSG_OK && sw->job_msg && zframe_size(sig) == sizeof sw->job_sig
-               && memcmp(zframe_data(sig), sw->job_sig, sizeof sw->job_sig) == 0
-               && zframe_eq(env, sw->job_env)) {
-        in = sw->job_msg;   /* the very bytes verified before */
-        cached = true;
     } else if (err == FL_MSG_OK) {
-        err = fl_msg_open(env, sig, fl_key_public(sw->master_key), &in);
-        if (err == FL_MSG_OK && strcmp(fl_msg_type(in), "job") == 0
-            && zframe_size(sig) == sizeof sw->job_sig) {
-            fl_msg_destroy(&sw->job_msg);
-            zframe_destroy(&sw->job_env);
-            sw->job_msg = in;
-            sw->job_env = zframe_dup(env);
-            memcpy(sw->job_sig, zframe_data(sig), sizeof sw->job_sig);
-            cached = true;
+        in = s_shared_find(sw, env, sig);
+        cached = in != NULL;
+        if (!in) {
+            err = fl_msg_open(env, sig, fl_key_public(sw->master_key), &in);
+            if (err == FL_MSG_OK && s_shared_keep(sw, env, sig, in)) {
+                cached = true;
+            }
         }
     }
     if (err != FL_MSG_OK) {
@@ -883,8 +921,10 @@ s_teardown(s_swarm_t *sw)
     }
     free(sw->minions);
     free(sw->marked);
-    fl_msg_destroy(&sw->job_msg);
-    zframe_destroy(&sw->job_env);
+    for (size_t i = 0; i < SW_SHARED; i++) {
+        fl_msg_destroy(&sw->shared[i].msg);
+        zframe_destroy(&sw->shared[i].env);
+    }
     free(sw->marked_spare);
     if (sw->epfd >= 0) {
         close(sw->epfd);
