@@ -73,8 +73,8 @@ s_read_hex32(const char *path, uint8_t out[32], char **err)
     return 0;
 }
 
-fl_key_t *
-fl_key_load_secret(const char *path, char **err)
+static fl_key_t *
+s_load_secret(const char *path, bool check_mode, char **err)
 {
     /* Check the mode of the file we read, not of whatever the path names
        a moment earlier. */
@@ -88,7 +88,7 @@ fl_key_load_secret(const char *path, char **err)
         return NULL;
     }
     close(fd);
-    if (st.st_mode & 077) {
+    if (check_mode && (st.st_mode & 077)) {
         *err = fl_sprintf("%s: secret key is readable by others (mode %04o); "
                           "chmod 600 it",
                           path, (unsigned) (st.st_mode & 07777));
@@ -104,6 +104,18 @@ fl_key_load_secret(const char *path, char **err)
     self->has_secret = true;
     fl_hex_encode(self->pk, FL_KEY_BYTES, self->pk_hex);
     return self;
+}
+
+fl_key_t *
+fl_key_load_secret(const char *path, char **err)
+{
+    return s_load_secret(path, true, err);
+}
+
+fl_key_t *
+fl_key_load_secret_modeless(const char *path, char **err)
+{
+    return s_load_secret(path, false, err);
 }
 
 fl_key_t *

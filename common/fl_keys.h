@@ -20,6 +20,10 @@ fl_key_t *fl_key_generate(void);
 /*  Loads a secret key file; NULL with a message in *ERR (caller frees) when
     missing, malformed, or readable by group or others. */
 fl_key_t *fl_key_load_secret(const char *path, char **err);
+/*  The same without the mode check, for a key on a file system that has no
+    Unix modes (FAT: every file shows the mount's fmask), where the mode
+    says nothing about who may read it. */
+fl_key_t *fl_key_load_secret_modeless(const char *path, char **err);
 /*  Loads a public key file (no secret part). */
 fl_key_t *fl_key_load_public(const char *path, char **err);
 /*  A public-only key from raw bytes. */

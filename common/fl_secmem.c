@@ -15,7 +15,10 @@
     guard pages, canary and mlock stay); when it is freed it is wiped, as
     sodium_free would, and kept for the next request of the same size
     instead of being unmapped.  Blocks this pool did not hand out, and
-    blocks beyond its bounds, go to libsodium's sodium_free. */
+    blocks beyond its bounds, go to libsodium's sodium_free.  What a kept
+    block gives up: libsodium's canary check at sodium_free, and the fault
+    a use after free would meet in an unmapped block (it reads zeros, or
+    the next handshake's buffer).  A second free of a kept block aborts. */
 #include "fl_secmem.h"
 
 #include <czmq.h>
@@ -24,9 +27,11 @@
 #include <pthread.h>
 #include <sodium.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #define S_CLASSES 16        /* distinct sizes kept */
-#define S_PER_CLASS 256     /* blocks kept per size */
+#define S_PER_CLASS 128     /* blocks kept per size: at most 16 x 128 locked pages */
 
 typedef struct {
     size_t size;
@@ -38,7 +43,11 @@ static pthread_mutex_t s_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t s_once = PTHREAD_ONCE_INIT;
 static void *(*s_real_malloc)(size_t);
 static void (*s_real_free)(void *);
-static zhashx_t *s_live;    /* block handed out -> its size (as a pointer) */
+/*  Every block this pool got from libsodium -> (its size << 1) | pooled,
+    as a pointer.  "Pooled" catches a second free of the same block, which
+    libsodium's sodium_free would fault on (the block is unmapped) and a
+    pool would otherwise hand to two handshakes at once. */
+static zhashx_t *s_live;
 static s_class_t s_classes[S_CLASSES];
 static fl_secmem_stats_t s_stats;
 
@@ -56,15 +65,25 @@ s_cmp_ptr(const void *a, const void *b)
 }
 
 static void
+s_die(const char *what)
+{
+    fprintf(stderr, "fleet: fl_secmem: %s\n", what);
+    abort();
+}
+
+static void
 s_init(void)
 {
     /* libsodium learns the page size in sodium_init: its allocator needs
        it, whoever asks first. */
     if (sodium_init() < 0) {
-        return;
+        s_die("sodium_init failed");
     }
     s_real_malloc = (void *(*) (size_t)) dlsym(RTLD_NEXT, "sodium_malloc");
     s_real_free = (void (*)(void *)) dlsym(RTLD_NEXT, "sodium_free");
+    if (!s_real_malloc || !s_real_free) {
+        s_die("libsodium's sodium_malloc or sodium_free not found");
+    }
     s_live = zhashx_new();
     if (s_live) {
         zhashx_set_key_hasher(s_live, s_hash_ptr);
@@ -96,15 +115,12 @@ void *
 sodium_malloc(size_t size)
 {
     pthread_once(&s_once, s_init);
-    if (!s_real_malloc || !s_real_free) {
-        errno = ENOMEM;
-        return NULL;
-    }
     void *block = NULL;
     pthread_mutex_lock(&s_lock);
     s_class_t *c = size ? s_class(size, false) : NULL;
     if (c && c->count > 0) {
         block = c->blocks[--c->count];
+        zhashx_update(s_live, block, (void *) (uintptr_t) (size << 1));
         s_stats.reused++;
     }
     pthread_mutex_unlock(&s_lock);
@@ -112,13 +128,13 @@ sodium_malloc(size_t size)
         return block;       /* still in the live table, wiped when freed */
     }
     block = s_real_malloc(size);
-    if (!block || size == 0) {
-        return block;
+    if (!block || size == 0 || size > SIZE_MAX / 2) {
+        return block;       /* untracked: freed by libsodium */
     }
     pthread_mutex_lock(&s_lock);
     s_stats.mapped++;
     /* Untracked (no table, or it failed) means: freed by libsodium. */
-    if (s_live && zhashx_insert(s_live, block, (void *) (uintptr_t) size) != 0) {
+    if (s_live && zhashx_insert(s_live, block, (void *) (uintptr_t) (size << 1)) != 0) {
         zhashx_delete(s_live, block);
     }
     pthread_mutex_unlock(&s_lock);
@@ -143,18 +159,24 @@ sodium_free(void *ptr)
     }
     pthread_once(&s_once, s_init);
     pthread_mutex_lock(&s_lock);
-    size_t size = s_live ? (size_t) (uintptr_t) zhashx_lookup(s_live, ptr) : 0;
+    uintptr_t entry = s_live ? (uintptr_t) zhashx_lookup(s_live, ptr) : 0;
+    if (entry & 1) {
+        pthread_mutex_unlock(&s_lock);
+        s_die("sodium_free of a block already freed");
+    }
+    size_t size = (size_t) (entry >> 1);
     s_class_t *c = size ? s_class(size, true) : NULL;
     bool kept = c && c->count < S_PER_CLASS;
     if (kept) {
         sodium_memzero(ptr, size);
         c->blocks[c->count++] = ptr;
+        zhashx_update(s_live, ptr, (void *) (uintptr_t) ((size << 1) | 1));
         s_stats.kept++;
     } else if (size) {
         zhashx_delete(s_live, ptr);
     }
     pthread_mutex_unlock(&s_lock);
-    if (!kept && s_real_free) {
+    if (!kept) {
         s_real_free(ptr);
     }
 }

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -250,4 +251,24 @@ fl_hex_decode(const char *hex, uint8_t *out, size_t len)
         out[i] = (uint8_t) (hi << 4 | lo);
     }
     return 0;
+}
+
+/*  From <linux/magic.h>; spelled out because older headers lack exFAT's. */
+#define S_MSDOS_MAGIC 0x4d44UL
+#define S_EXFAT_MAGIC 0x2011BAB0UL
+
+bool
+fl_fs_type_keeps_modes(unsigned long f_type)
+{
+    return f_type != S_MSDOS_MAGIC && f_type != S_EXFAT_MAGIC;
+}
+
+bool
+fl_fs_keeps_modes(const char *path)
+{
+    struct statfs fs;
+    if (statfs(path, &fs) != 0) {
+        return true;
+    }
+    return fl_fs_type_keeps_modes((unsigned long) fs.f_type);
 }

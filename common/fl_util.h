@@ -20,6 +20,12 @@ int fl_rm_rf(const char *path);
 char *fl_path_join(const char *dir, const char *name);
 /*  The directory part of PATH ("." when none); caller frees. */
 char *fl_path_dirname(const char *path);
+/*  False when PATH is on a file system without Unix modes (FAT, exFAT),
+    where a file's mode is the mount's mask, not the file's own; true
+    otherwise, and when statfs fails. */
+bool fl_fs_keeps_modes(const char *path);
+/*  The same for a statfs f_type. */
+bool fl_fs_type_keeps_modes(unsigned long f_type);
 
 /*  Monotonic milliseconds, for deadlines. */
 int64_t fl_clock_ms(void);

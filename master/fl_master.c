@@ -541,7 +541,7 @@ done:
 static void
 s_send_after_commit(fl_master_t *self)
 {
-    json_t *groups = json_object();     /* "type\nbody" -> [curve...] */
+    json_t *groups = json_object();     /* "type\nbody" -> {curve: true} */
     json_t *order = json_array();       /* [[key, type, body]...], first seen first */
     size_t i;
     json_t *send;
@@ -552,11 +552,14 @@ s_send_after_commit(fl_master_t *self)
         char *key = fl_sprintf("%s\n%s", type, text ? text : "");
         json_t *peers = json_object_get(groups, key);
         if (!peers) {
-            peers = json_array();
+            peers = json_object();
             json_object_set_new(groups, key, peers);
             json_array_append_new(order, json_pack("[s, s, O]", key, type, body));
         }
-        json_array_append(peers, json_object_get(send, "curve"));
+        /* A set: a return and its resend in one burst (stored, then a
+           duplicate) ask for the same ack, and the same signed bytes twice
+           would look like a replay to the minion. */
+        json_object_set_new(peers, fl_json_str(send, "curve"), json_true());
         free(key);
         free(text);
     }
@@ -565,10 +568,10 @@ s_send_after_commit(fl_master_t *self)
         zmsg_t *encoded = fl_master_encode(self, json_string_value(json_array_get(group, 1)),
                                            json_array_get(group, 2));
         json_t *peers = json_object_get(groups, json_string_value(json_array_get(group, 0)));
-        size_t j;
-        json_t *curve;
-        json_array_foreach(peers, j, curve) {
-            fl_peer_t *peer = fl_peers_by_curve(self, json_string_value(curve));
+        const char *curve;
+        json_t *yes;
+        json_object_foreach(peers, curve, yes) {
+            fl_peer_t *peer = fl_peers_by_curve(self, curve);
             if (peer) {
                 fl_master_send_encoded(self, peer, encoded);
             }

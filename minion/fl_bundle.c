@@ -39,6 +39,25 @@ s_copy(const char *src, const char *dst, mode_t mode, char **err)
     return rc;
 }
 
+/*  The bundle's key.  On FAT (a boot partition) every file shows the
+    mount's mask, 0755 with the usual options, so its mode says nothing of
+    who may read it: the key is taken as it is, with a notice, and moved to
+    the state directory (0600) and removed from the partition at once.
+    Anywhere else a key readable by others is refused. */
+static fl_key_t *
+s_load_key(const char *path, bool say, char **err)
+{
+    if (fl_fs_keeps_modes(path)) {
+        return fl_key_load_secret(path, err);
+    }
+    if (say) {
+        fl_log_notice("%s is on a FAT file system, where modes come from the mount options: "
+                      "its mode is not checked; it moves to the state directory (0600)",
+                      path);
+    }
+    return fl_key_load_secret_modeless(path, err);
+}
+
 /*  Checks the bundle in DIR; fills ID, MASTER and GRAINS from its
     minion.yaml.  -1 with *ERR naming what is wrong. */
 static int
@@ -56,7 +75,7 @@ s_check(const char *dir, char **id, char **master, json_t **grains, char **err)
         free(path);
     }
     char *key_path = fl_path_join(dir, "minion.key");
-    fl_key_t *key = fl_key_load_secret(key_path, err);  /* refuses a key readable by others */
+    fl_key_t *key = s_load_key(key_path, false, err);  /* refuses a key readable by others */
     free(key_path);
     if (!key) {
         char *why = *err;
@@ -210,7 +229,7 @@ fl_bundle_install(const char *config_path, const char *const *search_dirs,
     } else if (fl_mkdir_p(conf_dir, 0755) != 0) {
         *err = fl_sprintf("%s: %s", conf_dir, strerror(errno));
     } else {
-        fl_key_t *k = fl_key_load_secret(src_key, err);
+        fl_key_t *k = s_load_key(src_key, true, err);
         if (k && fl_key_save(k, key, pub) != 0) {
             *err = fl_sprintf("%s: %s", key, strerror(errno));
         } else if (k && s_copy(src_crt, crt, 0644, err) == 0 && s_copy(src_mpub, mpub, 0644, err) == 0) {

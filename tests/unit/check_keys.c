@@ -192,6 +192,33 @@ START_TEST(test_keys_secret_readable_refused)
 }
 END_TEST
 
+/*  For a key on FAT the mode says nothing: the modeless loader takes the
+    same key whatever its mode, and still refuses garbage. */
+START_TEST(test_keys_secret_modeless)
+{
+    fl_key_t *key = fl_key_generate();
+    ck_assert_int_eq(fl_key_save(key, s_secret, NULL), 0);
+    ck_assert_int_eq(chmod(s_secret, 0755), 0);
+    char *err = NULL;
+    ck_assert_ptr_null(fl_key_load_secret(s_secret, &err));
+    free(err);
+    err = NULL;
+    fl_key_t *loaded = fl_key_load_secret_modeless(s_secret, &err);
+    ck_assert_ptr_nonnull(loaded);
+    ck_assert_ptr_null(err);
+    ck_assert_mem_eq(fl_key_public(loaded), fl_key_public(key), FL_KEY_BYTES);
+    fl_key_destroy(&loaded);
+    FILE *f = fopen(s_secret, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("not a key\n", f);
+    fclose(f);
+    ck_assert_ptr_null(fl_key_load_secret_modeless(s_secret, &err));
+    ck_assert_ptr_nonnull(err);
+    free(err);
+    fl_key_destroy(&key);
+}
+END_TEST
+
 START_TEST(test_keys_secret_safe_modes)
 {
     static const mode_t safe[] = { 0600, 0400, 0700 };
@@ -705,6 +732,7 @@ suite_keys(void)
     tcase_add_test(tc, test_keys_file_modes);
     tcase_add_loop_test(tc, test_keys_secret_readable_refused, 0,
                         (int) FL_ARRAY_LEN(s_unsafe_modes));
+    tcase_add_test(tc, test_keys_secret_modeless);
     tcase_add_test(tc, test_keys_secret_safe_modes);
     tcase_add_test(tc, test_keys_missing_file);
     tcase_add_test(tc, test_keys_load_or_create);

@@ -4,6 +4,7 @@
 #include "fl_secmem.h"
 
 #include <czmq.h>
+#include <signal.h>
 #include <sodium.h>
 
 /*  A freed block is wiped and handed out again for the same size. */
@@ -57,6 +58,17 @@ START_TEST(test_secmem_edges)
 }
 END_TEST
 
+/*  A second free of a kept block would hand it to two handshakes at once:
+    it aborts, as libsodium's own free of an unmapped block would fault. */
+START_TEST(test_secmem_double_free_aborts)
+{
+    void *a = sodium_malloc(40);
+    ck_assert_ptr_nonnull(a);
+    sodium_free(a);
+    sodium_free(a);
+}
+END_TEST
+
 /*  libzmq's CURVE handshake comes here, not to libsodium: the reason the
     pool exists.  If the executable stopped exporting the three functions,
     this fails. */
@@ -100,6 +112,7 @@ suite_secmem(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_secmem_usage);
     tcase_add_test(tc, test_secmem_edges);
+    tcase_add_test_raise_signal(tc, test_secmem_double_free_aborts, SIGABRT);
     tcase_add_test(tc, test_secmem_serves_libzmq_curve);
     suite_add_tcase(s, tc);
     return s;

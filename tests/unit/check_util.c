@@ -87,6 +87,23 @@ END_TEST
 //  --------------------------------------------------------------------------
 //  fl_file_read
 
+/*  FAT and exFAT keep no Unix modes; the file systems tests run on do, and
+    so does a path statfs cannot read (the strict answer). */
+START_TEST(test_util_fs_keeps_modes)
+{
+    ck_assert(!fl_fs_type_keeps_modes(0x4d44UL));       /* MSDOS_SUPER_MAGIC: vfat, msdos */
+    ck_assert(!fl_fs_type_keeps_modes(0x2011BAB0UL));   /* EXFAT_SUPER_MAGIC */
+    ck_assert(fl_fs_type_keeps_modes(0xEF53UL));        /* ext4 */
+    ck_assert(fl_fs_type_keeps_modes(0x01021994UL));    /* tmpfs */
+    char *dir = fl_test_tmpdir();
+    ck_assert(fl_fs_keeps_modes(dir));
+    char *gone = fl_path_join(dir, "no/such/file");
+    ck_assert(fl_fs_keeps_modes(gone));
+    free(gone);
+    fl_test_tmpdir_free(&dir);
+}
+END_TEST
+
 START_TEST(test_util_file_read_max_bytes)
 {
     char text[101];
@@ -544,6 +561,7 @@ suite_util(void)
     tcase_add_loop_test(tc, test_util_time_ago, 0, (int) FL_ARRAY_LEN(s_ago_cases));
     tcase_add_test(tc, test_util_time_ago_small_buffer);
     tcase_add_test(tc, test_util_clocks);
+    tcase_add_test(tc, test_util_fs_keeps_modes);
     suite_add_tcase(s, tc);
     return s;
 }
