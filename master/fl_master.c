@@ -621,10 +621,15 @@ s_on_router(zloop_t *loop, zsock_t *sock, void *arg)
     fl_master_t *self = arg;
     zmsg_t *msgs[FL_MASTER_BURST];
     fl_verify_task_t *tasks = self->verify_tasks;
+    /* The router's receive timeout is 0: the burst ends at the first
+       EAGAIN, without asking ZMQ_EVENTS (a system call) after each one. */
     int n = 0;
-    do {
-        msgs[n] = zmsg_recv(sock);
-    } while (msgs[n] && ++n < FL_MASTER_BURST && (zsock_events(sock) & ZMQ_POLLIN));
+    while (n < FL_MASTER_BURST && (msgs[n] = zmsg_recv(sock)) != NULL) {
+        n++;
+    }
+    if (n == 0) {
+        return 0;   /* woken for nothing (a reconnection's events, say) */
+    }
     for (int i = 0; i < n; i++) {
         s_verify_prepare(self, msgs[i], &tasks[i]);
     }
@@ -764,6 +769,7 @@ s_bind_router(fl_master_t *self, char **err)
     /* One peer that stops reading must not stall the loop: a send that
        cannot go at once fails (and the peer counts as gone). */
     zsock_set_sndtimeo(self->router, 0);
+    zsock_set_rcvtimeo(self->router, 0);
     int hwm = (int) fl_config_int(self->config, "max_minions") * 4;
     zsock_set_sndhwm(self->router, hwm);
     zsock_set_rcvhwm(self->router, hwm);
