@@ -391,13 +391,25 @@ s_dispatch(fl_master_t *self, fl_peer_t *peer, const fl_msg_t *msg, const char *
     }
 }
 
+/*  The messages of a batch are grouped as they come: one group per
+    distinct (type, body), each signed once after the commit and sent to
+    every peer in it (s_send_after_commit).  The peers are a set: a return
+    and its resend in one burst (stored, then a duplicate) ask for the same
+    ack, and the same signed bytes twice would look like a replay. */
 void
 fl_master_send_after_commit(fl_master_t *self, fl_peer_t *peer, const char *type,
                             const json_t *body)
 {
-    json_array_append_new(self->after_commit,
-                          json_pack("{s:s, s:s, s:O}", "curve", peer->curve_hex, "type", type,
-                                    "body", body));
+    char *text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+    char *key = fl_sprintf("%s\n%s", type, text ? text : "");
+    json_t *group = json_object_get(self->after_commit, key);
+    if (!group) {
+        group = json_pack("{s:s, s:O, s:{}}", "type", type, "body", body, "peers");
+        json_object_set_new(self->after_commit, key, group);
+    }
+    json_object_set_new(json_object_get(group, "peers"), peer->curve_hex, json_true());
+    free(key);
+    free(text);
 }
 
 /*  A message from a minion without a session (after a master restart,
@@ -421,12 +433,13 @@ s_ask_hello(fl_master_t *self, fl_peer_t *peer, zframe_t *routing, const char *d
     s_send_to_routing(self, routing, "rehello", NULL);
 }
 
-/*  One message from a minion (see the comment at the top of this file). */
+/*  One message from a minion, its ROUTING frame apart (see the comment at
+    the top of this file).  Takes both.  PRE is what s_verify_prepare
+    found: a signature already checked with a given key. */
 static void
-s_on_message(fl_master_t *self, zmsg_t *msg, const fl_verify_task_t *pre)
+s_on_message(fl_master_t *self, zframe_t *routing, zmsg_t *msg, const fl_verify_task_t *pre)
 {
     self->counters[FL_CNT_MSG_IN]++;
-    zframe_t *routing = zmsg_pop(msg);
     zframe_t *first = zmsg_first(msg);
     const char *curve_hex = first ? zframe_meta(first, "User-Id") : NULL;
     const char *address = first ? zframe_meta(first, "Peer-Address") : NULL;
@@ -532,45 +545,23 @@ done:
     zmsg_destroy(&msg);
 }
 
-/*  Sends what the batch stored.  Each distinct (type, body) is signed once
-    and goes to every peer it is for: the acks of one job's returns are the
-    same {jid, refused} for every minion, and ten thousand ed25519
-    signatures per job (and as many verifications on the devices) bought
-    nothing.  The groups go out in the order of their sequence numbers, so
-    a minion with acks in two groups sees its master's sequence grow. */
+/*  Sends what the batch stored, group by group in the order they began
+    (jansson keeps an object's insertion order), so that a minion with acks
+    in two groups sees its master's sequence grow.  The acks of one job's
+    returns are the same {jid, refused} for every minion: ten thousand
+    ed25519 signatures per job (and as many verifications on the devices)
+    bought nothing. */
 static void
 s_send_after_commit(fl_master_t *self)
 {
-    json_t *groups = json_object();     /* "type\nbody" -> {curve: true} */
-    json_t *order = json_array();       /* [[key, type, body]...], first seen first */
-    size_t i;
-    json_t *send;
-    json_array_foreach(self->after_commit, i, send) {
-        const char *type = fl_json_str(send, "type");
-        json_t *body = json_object_get(send, "body");
-        char *text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
-        char *key = fl_sprintf("%s\n%s", type, text ? text : "");
-        json_t *peers = json_object_get(groups, key);
-        if (!peers) {
-            peers = json_object();
-            json_object_set_new(groups, key, peers);
-            json_array_append_new(order, json_pack("[s, s, O]", key, type, body));
-        }
-        /* A set: a return and its resend in one burst (stored, then a
-           duplicate) ask for the same ack, and the same signed bytes twice
-           would look like a replay to the minion. */
-        json_object_set_new(peers, fl_json_str(send, "curve"), json_true());
-        free(key);
-        free(text);
-    }
+    const char *key;
     json_t *group;
-    json_array_foreach(order, i, group) {
-        zmsg_t *encoded = fl_master_encode(self, json_string_value(json_array_get(group, 1)),
-                                           json_array_get(group, 2));
-        json_t *peers = json_object_get(groups, json_string_value(json_array_get(group, 0)));
+    json_object_foreach(self->after_commit, key, group) {
+        zmsg_t *encoded = fl_master_encode(self, fl_json_str(group, "type"),
+                                           json_object_get(group, "body"));
         const char *curve;
         json_t *yes;
-        json_object_foreach(peers, curve, yes) {
+        json_object_foreach(json_object_get(group, "peers"), curve, yes) {
             fl_peer_t *peer = fl_peers_by_curve(self, curve);
             if (peer) {
                 fl_master_send_encoded(self, peer, encoded);
@@ -578,9 +569,7 @@ s_send_after_commit(fl_master_t *self)
         }
         zmsg_destroy(&encoded);
     }
-    json_decref(order);
-    json_decref(groups);
-    json_array_clear(self->after_commit);
+    json_object_clear(self->after_commit);
 }
 
 /*  What s_on_message will verify MSG with, when that is known before it
@@ -591,11 +580,8 @@ s_verify_prepare(fl_master_t *self, zmsg_t *msg, fl_verify_task_t *task)
 {
     task->wanted = false;
     task->ok = false;
-    zframe_t *routing = zmsg_first(msg);
-    zframe_t *env = routing ? zmsg_next(msg) : NULL;
-    zframe_t *sig = env ? zmsg_next(msg) : NULL;
-    if (!sig || zmsg_size(msg) != 3 || zframe_size(sig) != crypto_sign_BYTES
-        || zframe_size(env) > FL_MSG_MAX_BYTES) {
+    zframe_t *env, *sig, *pk;
+    if (fl_msg_split(msg, &env, &sig, &pk) != FL_MSG_OK || pk) {
         return;
     }
     const char *curve_hex = zframe_meta(env, "User-Id");
@@ -620,11 +606,13 @@ s_on_router(zloop_t *loop, zsock_t *sock, void *arg)
     FL_UNUSED(loop);
     fl_master_t *self = arg;
     zmsg_t *msgs[FL_MASTER_BURST];
+    zframe_t *routings[FL_MASTER_BURST];
     fl_verify_task_t *tasks = self->verify_tasks;
     /* The router's receive timeout is 0: the burst ends at the first
        EAGAIN, without asking ZMQ_EVENTS (a system call) after each one. */
     int n = 0;
     while (n < FL_MASTER_BURST && (msgs[n] = zmsg_recv(sock)) != NULL) {
+        routings[n] = zmsg_pop(msgs[n]);
         n++;
     }
     if (n == 0) {
@@ -636,12 +624,12 @@ s_on_router(zloop_t *loop, zsock_t *sock, void *arg)
     fl_verifier_run(self->verifier, tasks, (size_t) n);
     bool batch = fl_store_begin(self->store) == 0;
     for (int i = 0; i < n; i++) {
-        s_on_message(self, msgs[i], &tasks[i]);
+        s_on_message(self, routings[i], msgs[i], &tasks[i]);
     }
     if (batch && fl_store_commit(self->store) != 0) {
         /* Nothing of the batch is stored: no acks, the minions send again. */
         fl_log_error("store: a batch of %d messages was not committed", n);
-        json_array_clear(self->after_commit);
+        json_object_clear(self->after_commit);
     }
     s_send_after_commit(self);
     fl_jobs_flush(self);
@@ -844,6 +832,15 @@ s_raise_nofile(void)
     }
 }
 
+/*  The CPUs online, 1 to 8: the default for io_threads, and one more than
+    the default for verify_threads. */
+static int64_t
+s_cpus(void)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    return cpus < 1 ? 1 : cpus > 8 ? 8 : cpus;
+}
+
 fl_master_t *
 fl_master_new(fl_config_t **config_p, char **err)
 {
@@ -858,8 +855,7 @@ fl_master_new(fl_config_t **config_p, char **err)
        threads than cores only add context switches (docs/PERFORMANCE.md). */
     int64_t io_threads = fl_config_int(*config_p, "io_threads");
     if (io_threads == 0) {
-        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        io_threads = cpus < 1 ? 1 : cpus > 8 ? 8 : cpus;
+        io_threads = s_cpus();
     }
     zsys_set_io_threads((size_t) io_threads);
     fl_master_t *self = fl_calloc(1, sizeof *self);
@@ -878,11 +874,10 @@ fl_master_new(fl_config_t **config_p, char **err)
     zlistx_set_duplicator(self->jobs_batched, (zlistx_duplicator_fn *) strdup);
     zlistx_set_destructor(self->jobs_batched, (zlistx_destructor_fn *) zstr_free);
     self->files = fl_fileserver_new(fl_config_str(self->config, "state_dir"));
-    self->after_commit = json_array();
+    self->after_commit = json_object();
     int64_t helpers = fl_config_int(self->config, "verify_threads");
     if (helpers < 0) {
-        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        helpers = cpus <= 1 ? 0 : cpus > 8 ? 7 : cpus - 1;
+        helpers = s_cpus() - 1;    /* the loop verifies too */
     }
     self->verifier = fl_verifier_new((size_t) helpers);
     if (!self->verifier) {

@@ -103,7 +103,8 @@ struct fl_master {
     zhashx_t *jobs;             /* jid -> fl_job_t (owner): jobs with a watcher */
     zlistx_t *jobs_batched;     /* jids (copies) with returns waiting for fl_jobs_flush */
     fl_fileserver_t *files;
-    json_t *after_commit;       /* [{curve, type, body}]: sent once the batch is stored */
+    /* sent once the batch is stored: {"type\nbody": {type, body, peers: {curve: true}}} */
+    json_t *after_commit;
     fl_verifier_t *verifier;    /* a burst's signatures, on several threads */
     fl_verify_task_t verify_tasks[FL_MASTER_BURST];  /* one per message of a burst */
     zlistx_t *followers;        /* fleetctl clients following events (owner) */

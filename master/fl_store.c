@@ -280,12 +280,6 @@ fl_store_stmt_done(fl_store_t *self, sqlite3_stmt *st)
     sqlite3_finalize(st);
 }
 
-static sqlite3_stmt *
-s_prepare(fl_store_t *self, const char *sql)
-{
-    return fl_store_stmt(self, sql);
-}
-
 static void
 s_bind_text(sqlite3_stmt *st, int index, const char *text)
 {
@@ -334,7 +328,7 @@ s_read_minion(sqlite3_stmt *st, fl_minion_rec_t *rec)
 static int
 s_minion_get(fl_store_t *self, const char *sql, const char *arg, fl_minion_rec_t *rec)
 {
-    sqlite3_stmt *st = s_prepare(self, sql);
+    sqlite3_stmt *st = fl_store_stmt(self, sql);
     if (!st) {
         return -1;
     }
@@ -365,8 +359,8 @@ fl_store_minion_get_by_key(fl_store_t *self, const char *key_hex, fl_minion_rec_
                         rec);
 }
 
-static int
-s_step_done(fl_store_t *self, sqlite3_stmt *st)
+int
+fl_store_stmt_run(fl_store_t *self, sqlite3_stmt *st)
 {
     int rc = sqlite3_step(st);
     if (rc != SQLITE_DONE) {
@@ -379,7 +373,7 @@ s_step_done(fl_store_t *self, sqlite3_stmt *st)
 int
 fl_store_minion_insert(fl_store_t *self, const fl_minion_rec_t *rec)
 {
-    sqlite3_stmt *st = s_prepare(self, "INSERT INTO minions (" MINION_COLS
+    sqlite3_stmt *st = fl_store_stmt(self, "INSERT INTO minions (" MINION_COLS
                                        ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
     if (!st) {
         return -1;
@@ -394,26 +388,26 @@ fl_store_minion_insert(fl_store_t *self, const fl_minion_rec_t *rec)
     sqlite3_bind_int64(st, 7, rec->first_seen);
     sqlite3_bind_int64(st, 8, rec->last_seen);
     free(grains);
-    return s_step_done(self, st);
+    return fl_store_stmt_run(self, st);
 }
 
 int
 fl_store_minion_set_state(fl_store_t *self, const char *id, fl_key_state_t state)
 {
-    sqlite3_stmt *st = s_prepare(self, "UPDATE minions SET state = ? WHERE id = ?");
+    sqlite3_stmt *st = fl_store_stmt(self, "UPDATE minions SET state = ? WHERE id = ?");
     if (!st) {
         return -1;
     }
     s_bind_text(st, 1, fl_key_state_name(state));
     s_bind_text(st, 2, id);
-    return s_step_done(self, st);
+    return fl_store_stmt_run(self, st);
 }
 
 int
 fl_store_minion_seen(fl_store_t *self, const char *id, const json_t *grains,
                      const char *version, int64_t now)
 {
-    sqlite3_stmt *st = s_prepare(self, "UPDATE minions SET grains = coalesce(?, grains), "
+    sqlite3_stmt *st = fl_store_stmt(self, "UPDATE minions SET grains = coalesce(?, grains), "
                                        "version = coalesce(?, version), last_seen = ? "
                                        "WHERE id = ?");
     if (!st) {
@@ -425,25 +419,25 @@ fl_store_minion_seen(fl_store_t *self, const char *id, const json_t *grains,
     sqlite3_bind_int64(st, 3, now);
     s_bind_text(st, 4, id);
     free(text);
-    return s_step_done(self, st);
+    return fl_store_stmt_run(self, st);
 }
 
 int
 fl_store_minion_delete(fl_store_t *self, const char *id)
 {
-    sqlite3_stmt *st = s_prepare(self, "DELETE FROM minions WHERE id = ?");
+    sqlite3_stmt *st = fl_store_stmt(self, "DELETE FROM minions WHERE id = ?");
     if (!st) {
         return -1;
     }
     s_bind_text(st, 1, id);
-    return s_step_done(self, st);
+    return fl_store_stmt_run(self, st);
 }
 
 int
 fl_store_minion_foreach(fl_store_t *self, int (*fn)(const fl_minion_rec_t *rec, void *arg),
                         void *arg)
 {
-    sqlite3_stmt *st = s_prepare(self, "SELECT " MINION_COLS " FROM minions ORDER BY id");
+    sqlite3_stmt *st = fl_store_stmt(self, "SELECT " MINION_COLS " FROM minions ORDER BY id");
     if (!st) {
         return -1;
     }
@@ -472,7 +466,7 @@ fl_store_revoke(fl_store_t *self, const char *id, const char *key_hex, const cha
     if (s_exec(self, "BEGIN IMMEDIATE") != 0) {
         return -1;
     }
-    sqlite3_stmt *st = s_prepare(self, "INSERT OR IGNORE INTO revoked (key, id, reason, at) "
+    sqlite3_stmt *st = fl_store_stmt(self, "INSERT OR IGNORE INTO revoked (key, id, reason, at) "
                                        "VALUES (?, ?, ?, ?)");
     int rc = -1;
     if (st) {
@@ -480,7 +474,7 @@ fl_store_revoke(fl_store_t *self, const char *id, const char *key_hex, const cha
         s_bind_text(st, 2, id);
         s_bind_text(st, 3, reason);
         sqlite3_bind_int64(st, 4, now);
-        rc = s_step_done(self, st);
+        rc = fl_store_stmt_run(self, st);
     }
     if (rc == 0) {
         rc = fl_store_minion_set_state(self, id, FL_KEY_REVOKED);
@@ -492,7 +486,7 @@ fl_store_revoke(fl_store_t *self, const char *id, const char *key_hex, const cha
 bool
 fl_store_key_is_revoked(fl_store_t *self, const char *key_hex)
 {
-    sqlite3_stmt *st = s_prepare(self, "SELECT 1 FROM revoked WHERE key = ?");
+    sqlite3_stmt *st = fl_store_stmt(self, "SELECT 1 FROM revoked WHERE key = ?");
     if (!st) {
         return true;   /* fail closed */
     }
@@ -506,7 +500,7 @@ json_t *
 fl_store_revoked_list(fl_store_t *self)
 {
     json_t *list = json_array();
-    sqlite3_stmt *st = s_prepare(self, "SELECT key FROM revoked ORDER BY key");
+    sqlite3_stmt *st = fl_store_stmt(self, "SELECT key FROM revoked ORDER BY key");
     if (st) {
         while (sqlite3_step(st) == SQLITE_ROW) {
             json_array_append_new(list, json_string((const char *) sqlite3_column_text(st, 0)));
@@ -523,7 +517,7 @@ fl_store_job_insert(fl_store_t *self, const json_t *job, const json_t *expected)
         return -1;
     }
     int rc = -1;
-    sqlite3_stmt *st = s_prepare(self, "INSERT INTO jobs (jid, created, user, tgt, tgt_type, "
+    sqlite3_stmt *st = fl_store_stmt(self, "INSERT INTO jobs (jid, created, user, tgt, tgt_type, "
                                        "fun, args, kwargs, timeout, nexpected, state_commit) "
                                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     if (st) {
@@ -542,9 +536,9 @@ fl_store_job_insert(fl_store_t *self, const json_t *job, const json_t *expected)
         s_bind_text(st, 11, fl_json_str(job, "commit"));
         free(args);
         free(kwargs);
-        rc = s_step_done(self, st);
+        rc = fl_store_stmt_run(self, st);
     }
-    st = rc == 0 ? s_prepare(self, "INSERT INTO returns (jid, minion) VALUES (?, ?)") : NULL;
+    st = rc == 0 ? fl_store_stmt(self, "INSERT INTO returns (jid, minion) VALUES (?, ?)") : NULL;
     if (st) {
         size_t i;
         json_t *id;
@@ -572,7 +566,7 @@ fl_store_return_insert(fl_store_t *self, const char *jid, const char *minion, in
 {
     /* One statement both checks that the job expects MINION and that it has
        not returned yet: the row exists with a NULL received. */
-    sqlite3_stmt *st = s_prepare(self, "UPDATE returns SET received = ?, retcode = ?, "
+    sqlite3_stmt *st = fl_store_stmt(self, "UPDATE returns SET received = ?, retcode = ?, "
                                        "success = ?, ret = ? "
                                        "WHERE jid = ? AND minion = ? AND received IS NULL");
     if (!st) {
@@ -586,13 +580,13 @@ fl_store_return_insert(fl_store_t *self, const char *jid, const char *minion, in
     s_bind_text(st, 5, jid);
     s_bind_text(st, 6, minion);
     free(text);
-    if (s_step_done(self, st) != 0) {
+    if (fl_store_stmt_run(self, st) != 0) {
         return -1;
     }
     if (sqlite3_changes(self->db) == 1) {
         return 1;
     }
-    st = s_prepare(self, "SELECT 1 FROM returns WHERE jid = ? AND minion = ?");
+    st = fl_store_stmt(self, "SELECT 1 FROM returns WHERE jid = ? AND minion = ?");
     if (!st) {
         return -1;
     }
@@ -630,7 +624,7 @@ s_job_row(sqlite3_stmt *st)
 json_t *
 fl_store_job_get(fl_store_t *self, const char *jid)
 {
-    sqlite3_stmt *st = s_prepare(self, "SELECT " JOB_COLS " FROM jobs WHERE jid = ?");
+    sqlite3_stmt *st = fl_store_stmt(self, "SELECT " JOB_COLS " FROM jobs WHERE jid = ?");
     if (!st) {
         return NULL;
     }
@@ -643,7 +637,7 @@ fl_store_job_get(fl_store_t *self, const char *jid)
     if (!job) {
         return NULL;
     }
-    st = s_prepare(self, "SELECT minion, received, retcode, success, ret FROM returns "
+    st = fl_store_stmt(self, "SELECT minion, received, retcode, success, ret FROM returns "
                          "WHERE jid = ? ORDER BY minion");
     json_t *returns = json_object();
     json_t *missing = json_array();
@@ -675,7 +669,7 @@ fl_store_job_commit_for(fl_store_t *self, const char *jid, const char *minion,
                         char commit_out[41])
 {
     commit_out[0] = '\0';
-    sqlite3_stmt *st = s_prepare(self, "SELECT j.state_commit FROM jobs j JOIN returns r "
+    sqlite3_stmt *st = fl_store_stmt(self, "SELECT j.state_commit FROM jobs j JOIN returns r "
                                        "ON r.jid = j.jid WHERE j.jid = ? AND r.minion = ?");
     if (!st) {
         return -1;
@@ -694,7 +688,7 @@ void
 fl_store_last_jid(fl_store_t *self, char out[32])
 {
     out[0] = '\0';
-    sqlite3_stmt *st = s_prepare(self, "SELECT max(jid) FROM jobs");
+    sqlite3_stmt *st = fl_store_stmt(self, "SELECT max(jid) FROM jobs");
     if (st && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
         snprintf(out, 32, "%s", (const char *) sqlite3_column_text(st, 0));
     }
@@ -704,7 +698,7 @@ fl_store_last_jid(fl_store_t *self, char out[32])
 json_t *
 fl_store_jobs_list(fl_store_t *self, int limit)
 {
-    sqlite3_stmt *st = s_prepare(self, "SELECT " JOB_COLS ", "
+    sqlite3_stmt *st = fl_store_stmt(self, "SELECT " JOB_COLS ", "
                                        "(SELECT count(received) FROM returns r "
                                        " WHERE r.jid = j.jid), "
                                        "(SELECT count(*) FROM returns r WHERE r.jid = j.jid "

@@ -8,23 +8,6 @@
 
 #include <fnmatch.h>
 
-static sqlite3_stmt *
-s_prepare(fl_store_t *self, const char *sql)
-{
-    return fl_store_stmt(self, sql);
-}
-
-static int
-s_done(fl_store_t *self, sqlite3_stmt *st)
-{
-    int rc = sqlite3_step(st);
-    if (rc != SQLITE_DONE) {
-        fl_log_error("store: %s", sqlite3_errmsg(fl_store_db(self)));
-    }
-    fl_store_stmt_done(self, st);
-    return rc == SQLITE_DONE ? 0 : -1;
-}
-
 static json_t *
 s_json_column(sqlite3_stmt *st, int col)
 {
@@ -38,7 +21,7 @@ int
 fl_store_event_insert(fl_store_t *self, int64_t ts, const char *tag, const json_t *data,
                       int64_t max_events)
 {
-    sqlite3_stmt *st = s_prepare(self, "INSERT INTO events (ts, tag, data) VALUES (?, ?, ?)");
+    sqlite3_stmt *st = fl_store_stmt(self, "INSERT INTO events (ts, tag, data) VALUES (?, ?, ?)");
     if (!st) {
         return -1;
     }
@@ -47,16 +30,16 @@ fl_store_event_insert(fl_store_t *self, int64_t ts, const char *tag, const json_
     sqlite3_bind_text(st, 2, tag, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 3, text, -1, SQLITE_TRANSIENT);
     free(text);
-    if (s_done(self, st) != 0) {
+    if (fl_store_stmt_run(self, st) != 0) {
         return -1;
     }
     /* Keep the newest MAX_EVENTS: trim in steps, not on every insert. */
     sqlite3_int64 id = sqlite3_last_insert_rowid(fl_store_db(self));
     if (max_events > 0 && id % 100 == 0) {
-        st = s_prepare(self, "DELETE FROM events WHERE id <= ?");
+        st = fl_store_stmt(self, "DELETE FROM events WHERE id <= ?");
         if (st) {
             sqlite3_bind_int64(st, 1, id - max_events);
-            return s_done(self, st);
+            return fl_store_stmt_run(self, st);
         }
     }
     return 0;
@@ -66,7 +49,7 @@ json_t *
 fl_store_events_recent(fl_store_t *self, const char *glob, int limit)
 {
     json_t *list = json_array();
-    sqlite3_stmt *st = s_prepare(self, "SELECT id, ts, tag, data FROM events ORDER BY id DESC");
+    sqlite3_stmt *st = fl_store_stmt(self, "SELECT id, ts, tag, data FROM events ORDER BY id DESC");
     if (!st) {
         return list;
     }
@@ -88,14 +71,15 @@ fl_store_events_recent(fl_store_t *self, const char *glob, int limit)
 int
 fl_store_presence_insert(fl_store_t *self, const char *minion, int64_t ts, const char *state)
 {
-    sqlite3_stmt *st = s_prepare(self, "INSERT INTO presence (minion, ts, state) VALUES (?, ?, ?)");
+    sqlite3_stmt *st =
+        fl_store_stmt(self, "INSERT INTO presence (minion, ts, state) VALUES (?, ?, ?)");
     if (!st) {
         return -1;
     }
     sqlite3_bind_text(st, 1, minion, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 2, ts);
     sqlite3_bind_text(st, 3, state, -1, SQLITE_TRANSIENT);
-    return s_done(self, st);
+    return fl_store_stmt_run(self, st);
 }
 
 void
@@ -103,7 +87,7 @@ fl_store_presence_last(fl_store_t *self, const char *minion, char out[16], int64
 {
     out[0] = '\0';
     *ts = 0;
-    sqlite3_stmt *st = s_prepare(self, "SELECT state, ts FROM presence WHERE minion = ? "
+    sqlite3_stmt *st = fl_store_stmt(self, "SELECT state, ts FROM presence WHERE minion = ? "
                                        "ORDER BY ts DESC, rowid DESC LIMIT 1");
     if (!st) {
         return;
@@ -123,7 +107,7 @@ fl_store_presence_up_seconds(fl_store_t *self, const char *minion, int64_t since
     *known = 0;
     /* The state in force at SINCE (the last transition before it), then
        every transition within the period. */
-    sqlite3_stmt *st = s_prepare(self,
+    sqlite3_stmt *st = fl_store_stmt(self,
                                  "SELECT ts, state FROM (SELECT ts, state, rowid r FROM presence "
                                  "  WHERE minion = ?1 AND ts <= ?2 ORDER BY ts DESC, rowid DESC "
                                  "  LIMIT 1) "
@@ -167,7 +151,7 @@ fl_store_beacon_bytes(fl_store_t *self)
     if (*cache >= 0) {
         return *cache;
     }
-    sqlite3_stmt *st = s_prepare(self, "SELECT coalesce(sum(bytes), 0) FROM beacons");
+    sqlite3_stmt *st = fl_store_stmt(self, "SELECT coalesce(sum(bytes), 0) FROM beacons");
     int64_t bytes = 0;
     if (st && sqlite3_step(st) == SQLITE_ROW) {
         bytes = sqlite3_column_int64(st, 0);
@@ -184,7 +168,7 @@ fl_store_beacon_insert(fl_store_t *self, const char *minion, int64_t ts, const c
     char *text = fl_json_compact(data);
     /* What a row costs: its text plus the row's overhead, roughly. */
     int64_t bytes = (int64_t) (strlen(text) + strlen(minion) + strlen(name) + 48);
-    sqlite3_stmt *st = s_prepare(self, "INSERT INTO beacons (minion, ts, name, data, bytes) "
+    sqlite3_stmt *st = fl_store_stmt(self, "INSERT INTO beacons (minion, ts, name, data, bytes) "
                                        "VALUES (?, ?, ?, ?, ?)");
     if (!st) {
         free(text);
@@ -197,7 +181,7 @@ fl_store_beacon_insert(fl_store_t *self, const char *minion, int64_t ts, const c
     sqlite3_bind_int64(st, 5, bytes);
     free(text);
     int64_t total = fl_store_beacon_bytes(self);   /* counted before the insert */
-    if (s_done(self, st) != 0) {
+    if (fl_store_stmt_run(self, st) != 0) {
         return -1;
     }
     int64_t *cache = fl_store_beacon_bytes_cache(self);
@@ -207,7 +191,7 @@ fl_store_beacon_insert(fl_store_t *self, const char *minion, int64_t ts, const c
         return 0;
     }
     /* Oldest samples go first, until what is left fits the budget. */
-    st = s_prepare(self, "SELECT id, bytes FROM beacons ORDER BY id");
+    st = fl_store_stmt(self, "SELECT id, bytes FROM beacons ORDER BY id");
     if (!st) {
         return -1;
     }
@@ -221,13 +205,13 @@ fl_store_beacon_insert(fl_store_t *self, const char *minion, int64_t ts, const c
     if (cut < 0) {
         return 0;
     }
-    st = s_prepare(self, "DELETE FROM beacons WHERE id <= ?");
+    st = fl_store_stmt(self, "DELETE FROM beacons WHERE id <= ?");
     if (!st) {
         *cache = -1;
         return -1;
     }
     sqlite3_bind_int64(st, 1, cut);
-    if (s_done(self, st) != 0) {
+    if (fl_store_stmt_run(self, st) != 0) {
         *cache = -1;    /* unsure what went: count again next time */
         return -1;
     }
@@ -240,7 +224,7 @@ fl_store_beacons_get(fl_store_t *self, const char *minion, const char *name, int
                      int limit)
 {
     json_t *list = json_array();
-    sqlite3_stmt *st = s_prepare(self, "SELECT ts, name, data FROM (SELECT id, ts, name, data "
+    sqlite3_stmt *st = fl_store_stmt(self, "SELECT ts, name, data FROM (SELECT id, ts, name, data "
                                        "FROM beacons WHERE minion = ?1 AND (?2 IS NULL OR "
                                        "name = ?2) AND ts >= ?3 ORDER BY id DESC LIMIT ?4) "
                                        "ORDER BY id");
@@ -269,7 +253,7 @@ int
 fl_store_alarm_set(fl_store_t *self, const char *minion, const char *mark, int64_t since,
                    double value)
 {
-    sqlite3_stmt *st = s_prepare(self, "INSERT OR REPLACE INTO alarms (minion, mark, since, "
+    sqlite3_stmt *st = fl_store_stmt(self, "INSERT OR REPLACE INTO alarms (minion, mark, since, "
                                        "value) VALUES (?, ?, ?, ?)");
     if (!st) {
         return -1;
@@ -278,26 +262,26 @@ fl_store_alarm_set(fl_store_t *self, const char *minion, const char *mark, int64
     sqlite3_bind_text(st, 2, mark, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 3, since);
     sqlite3_bind_double(st, 4, value);
-    return s_done(self, st);
+    return fl_store_stmt_run(self, st);
 }
 
 int
 fl_store_alarm_clear(fl_store_t *self, const char *minion, const char *mark)
 {
-    sqlite3_stmt *st = s_prepare(self, "DELETE FROM alarms WHERE minion = ? AND mark = ?");
+    sqlite3_stmt *st = fl_store_stmt(self, "DELETE FROM alarms WHERE minion = ? AND mark = ?");
     if (!st) {
         return -1;
     }
     sqlite3_bind_text(st, 1, minion, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 2, mark, -1, SQLITE_TRANSIENT);
-    return s_done(self, st);
+    return fl_store_stmt_run(self, st);
 }
 
 json_t *
 fl_store_alarms(fl_store_t *self)
 {
     json_t *all = json_object();
-    sqlite3_stmt *st = s_prepare(self, "SELECT minion, mark, since, value FROM alarms");
+    sqlite3_stmt *st = fl_store_stmt(self, "SELECT minion, mark, since, value FROM alarms");
     if (!st) {
         return all;
     }

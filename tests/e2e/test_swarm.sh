@@ -71,4 +71,7 @@ t_swarm_of_200_enrols_and_answers() {
     kill -TERM "$pid"
     wait "$pid" || fl_fail "fleet-swarm exited $?"
     assert_contains "$(cat "$T/swarm.log")" "fleet-swarm: $SWARM_N minions, $SWARM_N welcomed"
+    # Every message of the master verified and in sequence, the acks a
+    # batch shares (one signature, one sequence number) included.
+    assert_contains "$(cat "$T/swarm.log")" "bad messages 0,"
 }
